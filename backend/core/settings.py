@@ -1,0 +1,100 @@
+"""Settings of the whole product, read once from the environment (prefix ``IKKI_``)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "ikki-development-secret-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    """Every setting of Ikki. Unsafe development defaults are rejected in production."""
+
+    model_config = SettingsConfigDict(env_prefix="IKKI_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = ""
+
+    secret_key: str = DEVELOPMENT_SECRET
+    # Fernet key (urlsafe base64 of 32 bytes) that encrypts device keys at rest.
+    device_key_encryption_key: str = ""
+    session_cookie_secure: bool | None = None
+    session_max_age_s: int = 14 * 24 * 3600
+
+    max_upload_bytes: int = Field(default=1_000_000, description="largest accepted upload, in bytes")
+
+    mqtt_broker: Literal["embedded", "external"] = "embedded"
+    mqtt_host: str = "127.0.0.1"
+    # 1884, not 1883, so the embedded broker starts beside a system Mosquitto.
+    mqtt_port: int = 1884
+    mqtt_username: str = "ikki-backend"
+    mqtt_password: str = "ikki-backend-development-password"
+    mqtt_max_payload_bytes: int = 4096
+    # Host and port that stickers are told to reach; defaults to mqtt_host and mqtt_port.
+    mqtt_device_host: str = ""
+    mqtt_device_port: int = 0
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Ikki <no-reply@ikki.example>"
+
+    telephony_provider: Literal["local"] = "local"
+    espeak_command: str = "espeak-ng"
+
+    worker_in_process: bool = True
+    worker_poll_interval_s: float = 0.5
+    virtual_sticker: bool = True
+
+    factory_token: str = ""
+
+    demo_email: str = "demo@ikki.example"
+    demo_password: str = "demo-ikki-2026"
+
+    @model_validator(mode="after")
+    def _fill_and_check(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'ikki.db'}"
+        if not self.base_url:
+            self.base_url = f"http://{self.host}:{self.port}"
+        if not self.device_key_encryption_key:
+            digest = hashlib.sha256(("device-keys:" + self.secret_key).encode()).digest()
+            self.device_key_encryption_key = base64.urlsafe_b64encode(digest).decode()
+        if not self.mqtt_device_host:
+            self.mqtt_device_host = self.mqtt_host
+        if not self.mqtt_device_port:
+            self.mqtt_device_port = self.mqtt_port
+        if self.session_cookie_secure is None:
+            self.session_cookie_secure = self.base_url.startswith("https://")
+        if self.environment == "production":
+            if self.secret_key == DEVELOPMENT_SECRET:
+                raise ValueError("IKKI_SECRET_KEY must be set to a long random value in production")
+            if not self.session_cookie_secure:
+                raise ValueError("IKKI_BASE_URL must be https:// in production")
+        return self
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def calls_dir(self) -> Path:
+        return self.data_dir / "calls"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,3 @@
+"""Imports every domain's tables so that SQLModel.metadata and Alembic see them all."""
+
+from backend.accounts.models import User  # noqa: F401

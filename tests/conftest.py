@@ -1,0 +1,140 @@
+"""Shared fixtures: a fresh database per test (SQLite file or a new PostgreSQL database),
+settings pointing at a temporary data folder, and a web client."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from backend.core import db as core_db
+from backend.core.settings import Settings, get_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = REPO_ROOT.parent / "shared" / "samples"
+SAMPLE_INVOICE = SAMPLES_DIR / "peppol" / "invoice-b2b-overdue.xml"
+
+POSTGRES_ADMIN_URL = os.environ.get("IKKI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def postgres_available() -> bool:
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def create_postgres_database() -> str:
+    name = f"ikki_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(
+        POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(
+        POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def require_postgres() -> None:
+    if not postgres_available():
+        pytest.skip(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: start it (apt-get install postgresql) "
+            "or point IKKI_TEST_POSTGRES_URL at a server with trust authentication"
+        )
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "var"
+    directory.mkdir()
+    return directory
+
+
+def make_settings(data_dir: Path, database_url: str | None = None, **overrides) -> Settings:
+    values = {
+        "environment": "test",
+        "data_dir": data_dir,
+        "database_url": database_url or f"sqlite:///{data_dir / 'ikki.db'}",
+        "worker_in_process": False,
+        "virtual_sticker": False,
+        "espeak_command": "espeak-ng",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, data_dir: Path) -> Iterator[str]:
+    """A fresh, migrated database: SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'ikki.db'}"
+        core_db.migrate(url)
+        yield url
+        core_db.dispose_engines()
+        return
+    require_postgres()
+    url = create_postgres_database()
+    try:
+        core_db.migrate(url)
+        yield url
+    finally:
+        core_db.dispose_engines()
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def sqlite_url(data_dir: Path) -> Iterator[str]:
+    url = f"sqlite:///{data_dir / 'ikki.db'}"
+    core_db.migrate(url)
+    yield url
+    core_db.dispose_engines()
+
+
+@pytest.fixture
+def settings(data_dir: Path, sqlite_url: str, monkeypatch) -> Iterator[Settings]:
+    """Settings on a fresh SQLite database, installed as the process-wide settings."""
+    configured = make_settings(data_dir, sqlite_url)
+    for name, value in configured.model_dump().items():
+        if value is not None and not isinstance(value, (dict, list)):
+            monkeypatch.setenv(f"IKKI_{name.upper()}", str(value))
+    get_settings.cache_clear()
+    yield configured
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def engine(settings: Settings):
+    return core_db.get_engine(settings.database_url)
+
+
+def which_or_skip(command: str, how: str) -> str:
+    path = shutil.which(command)
+    if path is None:
+        pytest.skip(f"{command} is not installed: {how}")
+    return path
