@@ -1,3 +1,4 @@
 """Imports every domain's tables so that SQLModel.metadata and Alembic see them all."""
 
 from backend.accounts.models import User  # noqa: F401
+from backend.notifications.models import Job, Message  # noqa: F401

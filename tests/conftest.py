@@ -138,3 +138,14 @@ def which_or_skip(command: str, how: str) -> str:
     if path is None:
         pytest.skip(f"{command} is not installed: {how}")
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (IKKI_TEST_NO_SKIP=1) a skipped test fails: every part must be installed there."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("IKKI_TEST_NO_SKIP") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"skipped in CI, where nothing may be skipped: {reason}"
