@@ -2,3 +2,4 @@
 
 from backend.accounts.models import User  # noqa: F401
 from backend.notifications.models import Job, Message  # noqa: F401
+from backend.invoicing.models import Invoice, InvoiceLine, InvoiceParty, InvoiceTaxSubtotal, TimelineEntry  # noqa: F401
