@@ -3,3 +3,5 @@
 from backend.accounts.models import User  # noqa: F401
 from backend.notifications.models import Job, Message  # noqa: F401
 from backend.invoicing.models import Invoice, InvoiceLine, InvoiceParty, InvoiceTaxSubtotal, TimelineEntry  # noqa: F401
+from backend.devices.models import Device, DeviceEvent, RejectedMessage  # noqa: F401
+from backend.collection.models import ReminderLetter  # noqa: F401

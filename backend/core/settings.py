@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "ikki-development-secret-do-not-use-in-production"
+MQTT_DEVELOPMENT_PASSWORD = "ikki-backend-development-password"
 
 
 class Settings(BaseSettings):
@@ -39,11 +41,28 @@ class Settings(BaseSettings):
     # 1884, not 1883, so the embedded broker starts beside a system Mosquitto.
     mqtt_port: int = 1884
     mqtt_username: str = "ikki-backend"
-    mqtt_password: str = "ikki-backend-development-password"
+    mqtt_password: str = MQTT_DEVELOPMENT_PASSWORD
     mqtt_max_payload_bytes: int = 4096
     # Host and port that stickers are told to reach; defaults to mqtt_host and mqtt_port.
     mqtt_device_host: str = ""
     mqtt_device_port: int = 0
+    # The broker keeps the queued events of a persistent session under this client id while
+    # ingestion is away, so it must stay the same across restarts. Give every ingestion
+    # process its own id.
+    mqtt_ingest_client_id: str = "ikki-ingestion"
+    # When set, ingestion processes share the event topics as $share/<group>/... so that each
+    # event reaches one of them. Mosquitto 2 supports shared subscriptions, amqtt 0.12 does not.
+    mqtt_ingest_shared_group: str = ""
+    mqtt_keepalive_s: int = Field(default=30, ge=5, description="MQTT keep-alive, in seconds")
+    mqtt_reconnect_max_delay_s: float = Field(
+        default=30.0, gt=0, description="longest wait between two connection attempts, in seconds"
+    )
+    mqtt_ingest_attempts: int = Field(
+        default=3, ge=1, description="attempts to store one message before ingestion gives up on it"
+    )
+    mqtt_redelivery_delay_s: float = Field(
+        default=5.0, ge=0, description="wait before reconnecting to get unacknowledged messages again, in seconds"
+    )
 
     smtp_host: str = ""
     smtp_port: int = 25
@@ -60,6 +79,12 @@ class Settings(BaseSettings):
     virtual_sticker: bool = True
 
     factory_token: str = ""
+
+    # Platform fees, in euros per approved hour, excluding VAT. The debtor management fee is
+    # added to the freelancer's fee on contracts where the freelancer chose debtor management.
+    platform_fee_freelancer_per_hour: Decimal = Decimal("2.50")
+    platform_fee_client_per_hour: Decimal = Decimal("2.50")
+    platform_fee_debtor_management_per_hour: Decimal = Decimal("2.00")
 
     demo_email: str = "demo@ikki.example"
     demo_password: str = "demo-ikki-2026"
@@ -84,6 +109,8 @@ class Settings(BaseSettings):
                 raise ValueError("IKKI_SECRET_KEY must be set to a long random value in production")
             if not self.session_cookie_secure:
                 raise ValueError("IKKI_BASE_URL must be https:// in production")
+            if self.mqtt_password == MQTT_DEVELOPMENT_PASSWORD:
+                raise ValueError("IKKI_MQTT_PASSWORD must be set to a long random value in production")
         return self
 
     @property

@@ -28,14 +28,14 @@ class Invoice(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="users.id", index=True)
     source: str = Field(max_length=10)
-    number: str = Field(max_length=100)
+    number: str = Field(max_length=200)
     # The supplier's enterprise number, else its VAT number, else "name:" and its name.
-    supplier_key: str = Field(max_length=220)
+    supplier_key: str = Field(max_length=210)
     issue_date: date
     due_date: date
     currency: str = Field(max_length=3)
     note: str | None = Field(default=None, sa_type=sa.Text)
-    buyer_reference: str | None = Field(default=None, max_length=200)
+    buyer_reference: str | None = None
     # The 12 digits, without the +++ signs and slashes.
     structured_communication: str | None = Field(default=None, max_length=12)
     iban: str = Field(max_length=34)
@@ -69,20 +69,20 @@ class InvoiceParty(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key="invoices.id", ondelete="CASCADE", index=True)
     role: str = Field(max_length=10)
-    name: str = Field(max_length=300)
-    registration_name: str | None = Field(default=None, max_length=300)
-    vat_number: str | None = Field(default=None, max_length=20)
+    name: str
+    registration_name: str | None = None
+    vat_number: str | None = None
     # Ten digits, without dots.
     enterprise_number: str | None = Field(default=None, max_length=10)
-    street: str | None = Field(default=None, max_length=300)
-    additional_street: str | None = Field(default=None, max_length=300)
-    city: str | None = Field(default=None, max_length=200)
-    postal_code: str | None = Field(default=None, max_length=20)
+    street: str | None = None
+    additional_street: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
     # ISO 3166-1 alpha-2.
     country: str | None = Field(default=None, max_length=2)
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=50)
-    contact_name: str | None = Field(default=None, max_length=200)
+    email: str | None = None
+    phone: str | None = None
+    contact_name: str | None = None
 
 
 class InvoiceLine(SQLModel, table=True):
@@ -94,7 +94,7 @@ class InvoiceLine(SQLModel, table=True):
     description: str = Field(sa_type=sa.Text)
     quantity: Decimal = Field(sa_type=DecimalAmount(scale=4))
     # UN/ECE recommendation 20 code, e.g. HUR for hours and C62 for units.
-    unit_code: str | None = Field(default=None, max_length=10)
+    unit_code: str | None = None
     unit_price: Decimal = Field(sa_type=DecimalAmount(scale=4))
     line_amount: Decimal = Field(sa_type=DecimalAmount)
     # UNCL5305 code: S standard, Z zero, E exempt, AE reverse charge, K intra-EU, G export, O outside scope.

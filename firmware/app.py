@@ -1,0 +1,314 @@
+# The sticker application: the state machine from reset to deep sleep.
+#
+# States: unprovisioned, idle (awake in light, or asleep until dark), arming
+# (awake in the dark), armed (deep sleep until light), crying, reporting, done,
+# and error (an unexpected exception; the board resets after a pause).
+#
+# Every state change is logged with its reason and written through the board
+# module to RTC memory, where the virtual board and the REPL can read it.
+# Each wake-up from deep sleep is a reset: run() picks up from the state that
+# was stored in RTC memory before the sleep.
+import gc
+import sys
+
+import config as config_module
+import log
+from board import DEFAULT_PINMAP, Board
+from cry import CryPlayer
+from journal import Journal
+from light import LightSensor
+from micropython import const
+from reporter import Reporter
+from seqno import SequenceStore
+from signing import Signer
+from version import FW_VERSION
+
+_AWAKE_POLL_MS = const(50)  # light sampling period while idle or arming
+_CONFIRM_POLL_MS = const(10)  # light sampling period while confirming a wake-up
+_REPORT_POLL_MS = const(20)
+_IDLE_SLEEP_MS = const(60000)  # awake in light this long, then sleep until dark
+# Sleep with a timer instead of the light pin when the pin already shows the
+# wake-up level, which would wake the chip at once.
+_PIN_ALREADY_SET_SLEEP_MS = const(10000)
+# Stay awake for a delivery retry due within this time; sleep for a later one.
+_STAY_AWAKE_FOR_RETRY_MS = const(5000)
+_ERROR_RESET_DELAY_MS = const(5000)
+
+
+class App:
+    def __init__(self, board, config):
+        self.board = board
+        self.config = config
+        # The state stored before this reset, e.g. "armed" before a wake-up.
+        self.previous_state = board.retained.get("st")
+        self.state = None
+        self.sensor = LightSensor(board.light_level, config.light_threshold, config.light_hysteresis, config.debounce_ms)
+        self.player = CryPlayer(board, config.volume)
+        self.sequence = SequenceStore()
+        self.journal = Journal()
+        self.reporter = Reporter(board, config, self.journal, Signer(config.key))
+        if "rs" not in board.retained:
+            # RTC session id: changes whenever the RTC restarts, so an event's
+            # age can be trusted only while it is unchanged.
+            board.retained["rs"] = board.random_u32() & 0x7FFFFFFF
+            board.save_retained()
+
+    def set_state(self, state, reason):
+        if state != self.state:
+            log.info("state", previous=self.state, state=state, reason=reason)
+        self.state = state
+        self.board.set_state(state, reason)
+
+    # Reset and wake-up
+
+    def run(self):
+        # Never returns: every path ends in deep sleep.
+        board = self.board
+        cause = board.reset_cause()
+        wake = board.wake_reason()
+        log.info("boot", reset=cause, wake=wake, stored_state=self.previous_state, fw=FW_VERSION, pending=len(self.journal))
+
+        if cause != "deepsleep":
+            self.schedule_heartbeat()
+            self.record("boot", {"reset": cause, "batt_mv": board.battery_mv()})
+            self.stay_awake("%s reset" % cause)
+        if self.previous_state == "armed":
+            if wake == "pin" or board.light_pin():
+                self.confirm_opening()
+            self.timer_wake(armed=True)
+        if wake == "timer":
+            self.timer_wake(armed=False)
+        self.stay_awake("woke up from %s (%s)" % (self.previous_state, wake))
+
+    def confirm_opening(self):
+        # Woken by light while armed: cry only if the light lasts debounce_ms,
+        # otherwise it was a flash (letters being sorted) and the sticker
+        # goes back to sleep.
+        board = self.board
+        self.sensor.reset(board.uptime_ms(), stable=False)
+        onset_ms = None
+        while True:
+            now = board.uptime_ms()
+            light = self.sensor.sample(now)
+            if not self.sensor.raw_light:
+                held_ms = 0 if onset_ms is None else now - onset_ms
+                log.info("wake.ignored", light_ms=held_ms, debounce_ms=self.config.debounce_ms, level=self.sensor.level)
+                self.sleep("armed", "light for %d ms, shorter than the %d ms debounce" % (held_ms, self.config.debounce_ms))
+            if onset_ms is None:
+                onset_ms = now
+            if light:
+                self.cry(onset_ms)
+            board.sleep_ms(_CONFIRM_POLL_MS)
+
+    def timer_wake(self, armed):
+        # Woken by the timer: send the heartbeat or retry delivery, then sleep
+        # again in the same mode. While armed, light still starts the cry.
+        board = self.board
+        self.heartbeat_if_due()
+        now = board.uptime_ms()
+        self.sensor.reset(now, stable=not armed)
+        if len(self.journal):
+            self.set_state("reporting", "timer wake-up, %d events in the journal" % len(self.journal))
+        deadline = now + self.config.report_window_ms
+        while len(self.journal) and board.uptime_ms() < deadline:
+            if self.reporter.retry_wait_ms() > _STAY_AWAKE_FOR_RETRY_MS:
+                break
+            self.reporter.step()
+            if armed:
+                self.sensor.sample(board.uptime_ms())
+                if self.sensor.raw_light:
+                    self.confirm_opening()
+            board.sleep_ms(_REPORT_POLL_MS)
+
+        if armed:
+            self.sleep("armed", "timer wake-up done, %d events in the journal" % len(self.journal))
+        self.sensor.reset(board.uptime_ms())
+        if self.sensor.light:
+            self.sleep("idle", "timer wake-up done, still in light")
+        self.stay_awake("timer wake-up in the dark")
+
+    # Awake: idle in light, arming in the dark
+
+    def stay_awake(self, reason):
+        board = self.board
+        config = self.config
+        self.sensor.reset(board.uptime_ms())
+        self.set_state("idle" if self.sensor.light else "arming", reason)
+        while True:
+            now = board.uptime_ms()
+            light = self.sensor.sample(now)
+            held_ms = now - self.sensor.debouncer.stable_since
+            if light:
+                if self.state != "idle":
+                    self.set_state("idle", "light for %d ms" % held_ms)
+                if held_ms >= _IDLE_SLEEP_MS and self.ready_to_sleep():
+                    self.sleep("idle", "light for %d ms" % held_ms)
+            else:
+                if self.state != "arming":
+                    self.set_state("arming", "dark for %d ms" % held_ms)
+                if held_ms >= config.arm_delay_ms and self.ready_to_sleep():
+                    self.sleep("armed", "dark for %d ms" % held_ms)
+            self.heartbeat_if_due()
+            self.reporter.step()
+            board.sleep_ms(_AWAKE_POLL_MS)
+
+    def ready_to_sleep(self):
+        # Sleep when nothing waits in the journal, or when the next delivery
+        # retry is far enough away to sleep until it.
+        return not len(self.journal) or self.reporter.retry_wait_ms() > _STAY_AWAKE_FOR_RETRY_MS
+
+    def sleep(self, mode, reason):
+        # Deep sleep: "armed" wakes on light, "idle" wakes on dark. A timer
+        # wakes the sticker for a delivery retry or the next heartbeat.
+        board = self.board
+        timer_ms = 0
+        if len(self.journal):
+            timer_ms = max(self.reporter.retry_wait_ms(), self.config.retry_min_ms)
+        heartbeat_ms = self.heartbeat_wait_ms()
+        if heartbeat_ms is not None:
+            heartbeat_ms = max(heartbeat_ms, 1)
+            timer_ms = heartbeat_ms if not timer_ms else min(timer_ms, heartbeat_ms)
+        self.reporter.shutdown()
+
+        wake_on_light = mode == "armed"
+        if board.light_pin() == (1 if wake_on_light else 0):
+            log.warning("sleep.wake_pin_already_set", mode=mode, pin=board.light_pin(), level=board.light_level())
+            wake_on_light = None
+            timer_ms = _PIN_ALREADY_SET_SLEEP_MS if not timer_ms else min(timer_ms, _PIN_ALREADY_SET_SLEEP_MS)
+
+        self.set_state(mode, reason)
+        log.info("sleep", mode=mode, wake_on_light=wake_on_light, timer_ms=timer_ms, pending=len(self.journal))
+        gc.collect()
+        board.deep_sleep(wake_on_light, timer_ms)
+
+    # Crying
+
+    def cry(self, onset_ms):
+        # The sound starts first; journaling and delivery follow while it plays.
+        board = self.board
+        config = self.config
+        try:
+            self.player.start()
+            self.player.pump()
+        except OSError as error:
+            # A broken speaker or sound file must not stop the report.
+            log.error("cry.sound_failed", error=repr(error))
+            self.player.stop()
+        now = board.uptime_ms()
+        self.set_state("crying", "light for %d ms" % (now - onset_ms))
+        self.record("opened", {"light": self.sensor.level, "batt_mv": board.battery_mv()}, onset_ms)
+
+        started_ms = now
+        reason = None
+        try:
+            while reason is None:
+                if self.player.playing:
+                    self.player.pump()
+                else:
+                    board.sleep_ms(_CONFIRM_POLL_MS)
+                now = board.uptime_ms()
+                self.sensor.sample(now)
+                if now - started_ms >= config.cry_max_ms:
+                    reason = "cried for the maximum of %d ms" % config.cry_max_ms
+                elif not self.sensor.raw_light and self.sensor.raw_held_ms(now) >= config.cry_stop_dark_ms:
+                    reason = "dark for %d ms" % self.sensor.raw_held_ms(now)
+                else:
+                    self.reporter.step()
+        finally:
+            self.player.stop()
+        log.info("cry.stop", reason=reason, cried_ms=board.uptime_ms() - started_ms, sound_bytes=self.player.bytes_played)
+        gc.collect()
+
+        self.report_after_cry()
+        self.stay_awake("re-arming after the cry")
+
+    def report_after_cry(self):
+        board = self.board
+        if len(self.journal):
+            self.set_state("reporting", "%d events in the journal" % len(self.journal))
+            deadline = board.uptime_ms() + self.config.report_window_ms
+            while len(self.journal) and board.uptime_ms() < deadline:
+                if self.reporter.retry_wait_ms() > _STAY_AWAKE_FOR_RETRY_MS:
+                    break
+                self.reporter.step()
+                board.sleep_ms(_REPORT_POLL_MS)
+        if len(self.journal):
+            self.set_state("done", "%d events left in the journal for a later retry" % len(self.journal))
+        else:
+            self.set_state("done", "all events delivered")
+
+    # Events
+
+    def record(self, event_type, extra, up_ms=None):
+        # Journal an event; the reporter signs and sends it later.
+        board = self.board
+        now = board.uptime_ms()
+        if up_ms is None:
+            up_ms = now
+        record = {
+            "seq": self.sequence.next(),
+            "type": event_type,
+            "up": up_ms,
+            "rtc": board.rtc_ms() - (now - up_ms),
+            "rs": board.retained["rs"],
+            "f": extra,
+        }
+        try:
+            dropped_seq = self.journal.append(record)
+        except OSError as error:
+            log.error("journal.write_failed", seq=record["seq"], type=event_type, error=repr(error))
+            return
+        if dropped_seq:
+            log.warning("journal.full", dropped_seq=dropped_seq, dropped_total=self.journal.dropped)
+        log.info("event.recorded", seq=record["seq"], type=event_type, up=up_ms, pending=len(self.journal))
+
+    def schedule_heartbeat(self):
+        if self.config.heartbeat_ms:
+            self.board.retained["hb"] = self.board.rtc_ms() + self.config.heartbeat_ms
+            self.board.save_retained()
+
+    def heartbeat_wait_ms(self):
+        # Return the time until the next heartbeat, or None when disabled.
+        due = self.board.retained.get("hb")
+        if not self.config.heartbeat_ms or due is None:
+            return None
+        return max(0, due - self.board.rtc_ms())
+
+    def heartbeat_if_due(self):
+        if self.heartbeat_wait_ms() != 0:
+            return
+        self.schedule_heartbeat()
+        self.record("heartbeat", {"batt_mv": self.board.battery_mv(), "state": self.state or ""})
+
+
+def main():
+    problem = None
+    try:
+        config = config_module.load()
+    except config_module.ConfigError as error:
+        config = None
+        problem = "invalid config.json: %s" % error
+    pinmap = config.board if config is not None else DEFAULT_PINMAP
+    try:
+        board = Board(pinmap)
+    except ImportError:
+        board = Board(DEFAULT_PINMAP)
+        config = None
+        problem = "invalid config.json: no pin map boards/%s.py" % pinmap
+    log.set_clock(board.uptime_ms)
+
+    if config is None:
+        reason = problem or "no config.json on flash"
+        log.warning("unprovisioned", reason=reason)
+        board.set_state("unprovisioned", reason)
+        return
+
+    try:
+        App(board, config).run()
+    except Exception as error:
+        # Last resort: show the error, then reset instead of hanging awake.
+        sys.print_exception(error)
+        log.error("crashed", error=repr(error))
+        board.set_state("error", repr(error))
+        board.sleep_ms(_ERROR_RESET_DELAY_MS)
+        board.reset()

@@ -1,0 +1,16 @@
+# Pin map of an ESP32-S3-DevKitC-1 wired to the sticker breakout board
+# (development only: the DevKitC's USB bridge and LED draw too much for a cell).
+#
+# Plain integer constants only: the virtual board reads this file from CPython
+# with ast to wire its simulated hardware to the same GPIO numbers.
+from micropython import const
+
+LIGHT_ADC_PIN = const(9)
+LIGHT_WAKE_PIN = const(10)
+BATTERY_ADC_PIN = const(8)
+BATTERY_DIVIDER = const(2)
+I2S_ID = const(0)
+I2S_SCK_PIN = const(12)
+I2S_WS_PIN = const(13)
+I2S_SD_PIN = const(14)
+AMP_ENABLE_PIN = const(11)

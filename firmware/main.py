@@ -1,0 +1,4 @@
+# Runs after every reset and every wake-up from deep sleep.
+import app
+
+app.main()

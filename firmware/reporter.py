@@ -1,0 +1,199 @@
+# Delivery of journaled events: Wi-Fi, MQTT connection, signing at send time
+# and QoS 1 publishing, oldest event first. An event leaves the journal only
+# after its PUBACK. Failures back off exponentially (with jitter) up to
+# retry_max; the failure count is kept in RTC memory, so the backoff goes on
+# growing across deep sleeps.
+#
+# step() does at most one bounded piece of work, so the crying loop and the
+# light sensor keep running between two calls.
+import gc
+
+import log
+from micropython import const
+from mqtt import MQTTClient, MQTTError
+from signing import mqtt_password
+from version import FW_VERSION
+
+EVENT_FORMAT_VERSION = const(1)
+_WIFI_TIMEOUT_MS = const(20000)
+_SOCKET_TIMEOUT_MS = const(5000)
+_KEEPALIVE_S = const(60)
+_MAX_BACKOFF_DOUBLINGS = const(20)
+
+
+def events_topic(device_id):
+    return "ikki/v1/stickers/%s/events" % device_id
+
+
+def status_topic(device_id):
+    return "ikki/v1/stickers/%s/status" % device_id
+
+
+class ReportError(Exception):
+    pass
+
+
+class Reporter:
+    def __init__(self, board, config, journal, signer):
+        self._board = board
+        self._config = config
+        self._journal = journal
+        self._signer = signer
+        self._topic = events_topic(config.device_id)
+        self._status_topic = status_topic(config.device_id)
+        self._client = MQTTClient(
+            config.device_id,
+            user=config.device_id,
+            password=mqtt_password(config.key),
+            keepalive_s=_KEEPALIVE_S,
+            timeout_ms=_SOCKET_TIMEOUT_MS,
+        )
+        self._client.set_last_will(self._status_topic, b"offline", retain=True, qos=1)
+        self._next_attempt_ms = 0
+        self._wifi_started_ms = None
+        self.delivered = 0
+
+    @property
+    def pending(self):
+        return len(self._journal)
+
+    @property
+    def failures(self):
+        return self._board.retained.get("fails", 0)
+
+    def retry_wait_ms(self):
+        # Return how long until the next delivery attempt, 0 if it is due now
+        # or nothing is pending.
+        if not len(self._journal):
+            return 0
+        return max(0, self._next_attempt_ms - self._board.uptime_ms())
+
+    def backoff_ms(self, failures):
+        # Capped exponential backoff with +-25 % jitter, so stickers that lost
+        # the broker together do not all come back at the same moment.
+        doublings = min(max(failures - 1, 0), _MAX_BACKOFF_DOUBLINGS)
+        delay = min(self._config.retry_max_ms, self._config.retry_min_ms << doublings)
+        jitter = self._board.random_u32() % 501  # 0..500 per mille
+        return max(1, delay * (750 + jitter) // 1000)
+
+    def fields_for(self, record):
+        # Return the event fields of a journal record, without the signature.
+        # "age" is known only while the RTC has run since the event: the RTC
+        # session id changes at every power-on.
+        age = 0
+        if record.get("rs") == self._board.retained.get("rs"):
+            age = max(0, self._board.rtc_ms() - record["rtc"])
+        fields = {
+            "v": EVENT_FORMAT_VERSION,
+            "dev": self._config.device_id,
+            "seq": record["seq"],
+            "type": record["type"],
+            "up": record["up"],
+            "age": age,
+            "fw": FW_VERSION,
+        }
+        extra = record.get("f") or {}
+        for name in extra:
+            if name not in fields:
+                fields[name] = extra[name]
+        if self._journal.dropped:
+            fields["dropped"] = self._journal.dropped
+        return fields
+
+    def step(self):
+        # Do one piece of delivery work. Return True when an event was delivered.
+        now = self._board.uptime_ms()
+        if not len(self._journal):
+            self._keep_alive()
+            return False
+        if now < self._next_attempt_ms:
+            return False
+
+        stage = "wifi"
+        try:
+            if not self._wifi_ready(now):
+                return False
+            stage = "connect"
+            if not self._client.connected:
+                self._connect()
+            stage = "publish"
+            return self._publish_oldest()
+        except (OSError, MQTTError, ReportError) as error:
+            self._fail(now, stage, error)
+            return False
+
+    def _wifi_ready(self, now):
+        if self._board.wifi_connected():
+            return True
+        if self._wifi_started_ms is None:
+            log.info("wifi.connect", ssid=self._config.wifi_ssid)
+            self._board.wifi_start(self._config.wifi_ssid, self._config.wifi_password)
+            self._wifi_started_ms = now
+            if self._board.wifi_connected():
+                return True
+        if now - self._wifi_started_ms > _WIFI_TIMEOUT_MS:
+            self._wifi_started_ms = None
+            self._board.wifi_stop()
+            raise ReportError("Wi-Fi %r not connected after %d ms" % (self._config.wifi_ssid, _WIFI_TIMEOUT_MS))
+        return False
+
+    def _connect(self):
+        config = self._config
+        sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, _SOCKET_TIMEOUT_MS)
+        self._client.connect(sock)
+        self._client.publish(self._status_topic, b"online", qos=0, retain=True)
+        log.info("mqtt.connected", host=config.mqtt_host, port=config.mqtt_port)
+
+    def _publish_oldest(self):
+        record = self._journal.oldest()
+        if record is None:
+            return False
+        try:
+            fields = self.fields_for(record)
+            payload = self._signer.payload(fields)
+        except (KeyError, ValueError) as error:
+            # A record that cannot be encoded never will be: drop it, count it.
+            log.error("journal.invalid_record", seq=record.get("seq"), error=repr(error))
+            self._journal.discard(record["seq"])
+            return False
+        self._client.publish(self._topic, payload, qos=1)
+
+        self._journal.remove(record["seq"])
+        self.delivered += 1
+        if self.failures:
+            self._board.retained["fails"] = 0
+            self._board.save_retained()
+        log.info("event.delivered", seq=record["seq"], type=record["type"], age=fields["age"], left=len(self._journal))
+        gc.collect()
+        return True
+
+    def _fail(self, now, stage, error):
+        self._client.close()
+        failures = self.failures + 1
+        self._board.retained["fails"] = failures
+        self._board.save_retained()
+        delay = self.backoff_ms(failures)
+        self._next_attempt_ms = now + delay
+        log.warning("report.retry", stage=stage, error=repr(error), failures=failures, delay_ms=delay, pending=len(self._journal))
+
+    def _keep_alive(self):
+        if not self._client.connected:
+            return
+        try:
+            self._client.ping_if_due()
+        except (OSError, MQTTError) as error:
+            log.warning("mqtt.ping_failed", error=repr(error))
+            self._client.close()
+
+    def shutdown(self):
+        # Before deep sleep: mark the sticker asleep, disconnect cleanly (so
+        # the broker drops the last will) and switch Wi-Fi off.
+        if self._client.connected:
+            try:
+                self._client.publish(self._status_topic, b"asleep", qos=0, retain=True)
+                self._client.disconnect()
+            except (OSError, MQTTError) as error:
+                log.warning("mqtt.disconnect_failed", error=repr(error))
+                self._client.close()
+        self._board.wifi_stop()
+        self._wifi_started_ms = None

