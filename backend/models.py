@@ -5,3 +5,10 @@ from backend.notifications.models import Job, Message  # noqa: F401
 from backend.invoicing.models import Invoice, InvoiceLine, InvoiceParty, InvoiceTaxSubtotal, TimelineEntry  # noqa: F401
 from backend.devices.models import Device, DeviceEvent, RejectedMessage  # noqa: F401
 from backend.collection.models import ReminderLetter  # noqa: F401
+from backend.marketplace.models import (  # noqa: F401
+    Application, CandidateCheck, Company, CompanyMember, Connection, ContactMessage, Experience,
+    FreelancerProfile, Mission, MissionLanguage, MissionSkill, Notice, ProfileLanguage, ProfileReach,
+    ProfileSkill, Recommendation,
+)
+from backend.contracts.models import Contract, ContractAcceptance  # noqa: F401
+from backend.timesheets.models import InvoiceDraft, InvoiceDraftLine, Timesheet, TimesheetEntry  # noqa: F401

@@ -44,7 +44,7 @@ class App:
         self.state = None
         self.sensor = LightSensor(board.light_level, config.light_threshold, config.light_hysteresis, config.debounce_ms)
         self.player = CryPlayer(board, config.volume)
-        self.sequence = SequenceStore()
+        self.sequence = SequenceStore(resume=board.retained.get("sq", 0))
         self.journal = Journal()
         self.reporter = Reporter(board, config, self.journal, Signer(config.key))
         if "rs" not in board.retained:
@@ -187,6 +187,7 @@ class App:
         # The sound starts first; journaling and delivery follow while it plays.
         board = self.board
         config = self.config
+        started_ms = board.uptime_ms()
         try:
             self.player.start()
             self.player.pump()
@@ -194,11 +195,9 @@ class App:
             # A broken speaker or sound file must not stop the report.
             log.error("cry.sound_failed", error=repr(error))
             self.player.stop()
-        now = board.uptime_ms()
-        self.set_state("crying", "light for %d ms" % (now - onset_ms))
+        self.set_state("crying", "light for %d ms" % (started_ms - onset_ms))
         self.record("opened", {"light": self.sensor.level, "batt_mv": board.battery_mv()}, onset_ms)
 
-        started_ms = now
         reason = None
         try:
             while reason is None:
@@ -245,8 +244,12 @@ class App:
         now = board.uptime_ms()
         if up_ms is None:
             up_ms = now
+        seq = self.sequence.next()
+        # Saved before the number is used, so a wake-up resumes after it.
+        board.retained["sq"] = self.sequence.peek()
+        board.save_retained()
         record = {
-            "seq": self.sequence.next(),
+            "seq": seq,
             "type": event_type,
             "up": up_ms,
             "rtc": board.rtc_ms() - (now - up_ms),
@@ -278,7 +281,9 @@ class App:
         if self.heartbeat_wait_ms() != 0:
             return
         self.schedule_heartbeat()
-        self.record("heartbeat", {"batt_mv": self.board.battery_mv(), "state": self.state or ""})
+        # On a timer wake-up the current state is still the one slept in.
+        state = self.state or self.previous_state or ""
+        self.record("heartbeat", {"batt_mv": self.board.battery_mv(), "state": state})
 
 
 def main():

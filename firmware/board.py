@@ -14,6 +14,9 @@ from micropython import const
 
 DEFAULT_PINMAP = "esp32s3_ref"
 _RTC_MEMORY_SIZE = const(2048)  # RTC user memory on the ESP32 port, in bytes
+# Socket option numbers (Linux and lwIP agree); MicroPython names neither.
+_IPPROTO_TCP = const(6)
+_TCP_NODELAY = const(1)
 
 _RESET_CAUSES = {
     machine.PWRON_RESET: "power_on",
@@ -205,4 +208,10 @@ class Board:
         except OSError:
             sock.close()
             raise
+        try:
+            # MQTT sends small packets back to back; without TCP_NODELAY the
+            # second waits for the broker's delayed ACK (about 40 ms).
+            sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+        except OSError:
+            pass
         return sock

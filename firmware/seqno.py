@@ -6,6 +6,10 @@
 # block but never reuses a number. The ceiling is written alternately to two
 # slot files, each with a CRC-32, so a write torn by a power cut leaves the
 # other slot, which holds the previous ceiling, readable.
+#
+# Across deep sleep the application keeps the next unused number in RTC
+# memory and passes it back as `resume`, so a wake-up does not skip the rest
+# of the block.
 import binascii
 
 from micropython import const
@@ -34,15 +38,19 @@ def _read_slot(path):
 
 
 class SequenceStore:
-    def __init__(self, directory="", block=DEFAULT_BLOCK):
+    def __init__(self, directory="", block=DEFAULT_BLOCK, resume=0):
         prefix = directory + "/" if directory else ""
         self._paths = (prefix + _SLOTS[0], prefix + _SLOTS[1])
         self._block = block
         ceilings = (_read_slot(self._paths[0]), _read_slot(self._paths[1]))
         self._ceiling = max(ceilings[0], ceilings[1], 1)
-        # The next write goes to the slot that does not hold the highest ceiling.
-        self._slot = 1 if ceilings[0] >= ceilings[1] else 0
+        # The next write replaces the lower ceiling (slot a on a fresh device).
+        self._slot = 0 if ceilings[0] <= ceilings[1] else 1
         self._next = self._ceiling
+        # Only a number of the last reserved block can be resumed: every
+        # number below `resume` was handed out, none above it.
+        if resume > 0 and self._ceiling - block <= resume < self._ceiling:
+            self._next = resume
 
     def peek(self):
         # Return the number next() will hand out, without reserving it.

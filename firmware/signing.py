@@ -60,7 +60,8 @@ def mqtt_password(key):
 
 def _json_string(text):
     # Encode an ASCII string exactly as CPython's json.dumps does
-    # (ensure_ascii=True): short escapes, \u00XX for other control characters.
+    # (ensure_ascii=True): short escapes, and \u00XX for the other control
+    # characters and DEL (0x7F).
     plain = True
     for char in text:
         code = ord(char)
@@ -77,10 +78,9 @@ def _json_string(text):
             raise ValueError("event text must be ASCII: %r" % text)
         if char in _SHORT_ESCAPES:
             parts.append(_SHORT_ESCAPES[char])
-        elif code < 0x20:
+        elif code < 0x20 or code == 0x7F:
             parts.append("\\u%04x" % code)
         else:
-            # DEL (0x7F) is printable for json.dumps and stays unescaped.
             parts.append(char)
     parts.append('"')
     return "".join(parts)

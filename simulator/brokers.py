@@ -207,3 +207,84 @@ class AmqttBroker:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class Subscriber:
+    """A paho-mqtt client that records every message on `topics` (for observers and tests)."""
+
+    def __init__(self, port: int, topics: list[str], user: str | None = None, password: str | None = None) -> None:
+        import paho.mqtt.client as paho
+
+        self.port = port
+        self.topics = topics
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._condition = threading.Condition()
+        self._subscribed = threading.Event()
+        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"observer-{time.monotonic_ns()}")
+        if user is not None:
+            self._client.username_pw_set(user, password)
+        self._client.reconnect_delay_set(min_delay=0.1, max_delay=1)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("subscriber.connect_failed", port=self.port, reason=str(reason_code))
+            return
+        client.subscribe([(topic, 1) for topic in self.topics])
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        # paho reconnects by itself; _on_connect then subscribes again.
+        self._subscribed.clear()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self._subscribed.set()
+
+    def wait_subscribed(self, timeout: float) -> None:
+        """Wait until the subscription is in place, for example after the broker restarted."""
+        if not self._subscribed.wait(timeout):
+            raise BrokerError(f"subscriber not subscribed to {self.topics} on {HOST}:{self.port} after {timeout} s")
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._condition:
+            self.messages.append((message.topic, bytes(message.payload), bool(message.retain)))
+            self._condition.notify_all()
+
+    def start(self, timeout: float = _START_TIMEOUT_S) -> Subscriber:
+        self._client.connect(HOST, self.port)
+        self._client.loop_start()
+        try:
+            self.wait_subscribed(timeout)
+        except BrokerError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def on_topic(self, topic: str) -> list[bytes]:
+        with self._condition:
+            return [payload for message_topic, payload, _ in self.messages if message_topic == topic]
+
+    def wait_for(self, topic: str, count: int, timeout: float) -> list[bytes]:
+        """Wait until `count` messages arrived on `topic`; return all of them."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                payloads = [payload for message_topic, payload, _ in self.messages if message_topic == topic]
+                if len(payloads) >= count:
+                    return payloads
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{len(payloads)} of {count} messages on {topic} after {timeout} s")
+                self._condition.wait(remaining)
+
+    def __enter__(self) -> Subscriber:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

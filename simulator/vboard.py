@@ -551,11 +551,19 @@ class VirtualBoard:
         self._interrupt.wait()
         return None
 
+    def firmware_env(self, supervised: bool = False) -> dict[str, str]:
+        """Return the environment for MicroPython scripts run on this board's flash.
+
+        Run them with the flash directory as working directory. Supervised
+        processes lose power when this process ends.
+        """
+        extra = {"VBOARD_DIR": str(self.directory)}
+        if supervised:
+            extra["VBOARD_SUPERVISOR_PID"] = str(os.getpid())
+        return micropython_env([HARDWARE_MODULES_DIR], extra)
+
     def _run_firmware(self) -> int | None:
-        env = micropython_env(
-            [HARDWARE_MODULES_DIR],
-            {"VBOARD_DIR": str(self.directory), "VBOARD_SUPERVISOR_PID": str(os.getpid())},
-        )
+        env = self.firmware_env(supervised=True)
         with self.console_path.open("ab") as console:
             process = subprocess.Popen(
                 micropython_command("main.py", heap_size=self.heap_size),

@@ -27,10 +27,10 @@ def login_page(request: Request):
 
 @router.post("/login", dependencies=[Depends(verify_csrf)])
 def login(request: Request, email: str = Form(...), password: str = Form(...),
-          session: Session = Depends(db_session)):
+          session: Session = Depends(db_session, scope="function")):
     user = service.authenticate(session, email=email, password=password)
     _start_session(request, user)
-    return RedirectResponse("/invoices", status_code=303)
+    return RedirectResponse(_home_for(user), status_code=303)
 
 
 @router.get("/signup")
@@ -40,11 +40,28 @@ def signup_page(request: Request):
 
 @router.post("/signup", dependencies=[Depends(verify_csrf)])
 def signup(request: Request, email: str = Form(...), name: str = Form(...), password: str = Form(...),
-           session: Session = Depends(db_session), language: str = Depends(page_language)):
-    user = service.sign_up(session, email=email, name=name, password=password)
+           role: str = Form("freelancer"), company_name: str = Form(""), enterprise_number: str = Form(""),
+           street: str = Form(""), postal_code: str = Form(""), city: str = Form(""),
+           session: Session = Depends(db_session, scope="function"), language: str = Depends(page_language)):
+    """Create a freelancer account, or a client account together with its company.
+
+    The session commits before the redirect is sent (scope "function"), so the next page
+    finds the new account.
+    """
+    user = service.sign_up(session, email=email, name=name, password=password, role=role)
+    if user.role == "client":
+        from backend.marketplace import service as marketplace
+
+        marketplace.create_company(session, user, name=company_name, enterprise_number=enterprise_number,
+                                   street=street, postal_code=postal_code, city=city)
     _start_session(request, user)
     flash(request, request.state.gettext("Welcome to Ikki."), "success")
-    return RedirectResponse("/invoices", status_code=303)
+    return RedirectResponse(_home_for(user), status_code=303)
+
+
+def _home_for(user) -> str:
+    """Return the first page after login: clients start from their missions."""
+    return "/missions" if user.role == "client" else "/invoices"
 
 
 @router.post("/logout", dependencies=[Depends(verify_csrf)])

@@ -18,6 +18,8 @@ log = structlog.get_logger(__name__)
 password_hasher = PasswordHasher()
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
+# A freelancer offers work; a client hires for the company it belongs to.
+ROLES = ("freelancer", "client")
 
 
 class InvalidCredentials(IkkiError):
@@ -47,6 +49,8 @@ def sign_up(session: Session, *, email: str, name: str, password: str, language:
         )
     if language is not None and language not in LANGUAGES:
         raise InvalidInput("Unknown language {language}: choose fr, nl or en.", language=language)
+    if role not in ROLES:
+        raise InvalidInput("Unknown account type {role}: choose freelancer or client.", role=role)
     if session.exec(select(User).where(User.email == email)).first() is not None:
         raise EmailAlreadyRegistered(email=email)
 

@@ -1,4 +1,4 @@
-"""Reminder letters: the paper step of the collection ladder, where the sticker goes."""
+"""Reminder letters, the paper step of collection that carries the sticker."""
 
 from __future__ import annotations
 

@@ -72,13 +72,17 @@ def mark_letter_opened(session: Session, letter_id: int, opened_at: datetime,
     Returns the letter when this call marked it, and None when it was already opened: the
     first opening time stays. A conditional update decides, so of two concurrent calls
     exactly one marks the letter. Raises LetterNotFound for an unknown letter.
+
+    The update is the first statement, so that on SQLite it takes the write lock before
+    any read. A caller that reads first in the same transaction should open it with
+    ``session_scope(write_lock=True)``.
     """
-    letter = get_letter(session, letter_id)
     result = session.execute(
         sa.update(ReminderLetter)
         .where(ReminderLetter.id == letter_id, ReminderLetter.opened_at.is_(None))
         .values(opened_at=opened_at, opened_event_id=event_id, status="opened")
     )
+    letter = get_letter(session, letter_id)
     session.refresh(letter)
     if result.rowcount != 1:
         log.info("letter.opened_again", letter_id=letter_id, event_id=event_id)

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     mqtt_device_port: int = 0
     # The broker keeps the queued events of a persistent session under this client id while
     # ingestion is away, so it must stay the same across restarts. Give every ingestion
-    # process its own id.
+    # process its own id, starting with "ikki-" as no device id may.
     mqtt_ingest_client_id: str = "ikki-ingestion"
     # When set, ingestion processes share the event topics as $share/<group>/... so that each
     # event reaches one of them. Mosquitto 2 supports shared subscriptions, amqtt 0.12 does not.

@@ -3,8 +3,9 @@
 ``EmbeddedBroker`` runs amqtt in its own thread and asyncio loop, inside the backend
 process. Two plugins guard it:
 
-- ``DeviceAuthPlugin`` lets in the backend user from the settings and every registered
-  device whose password is the one derived from its key; anonymous clients are rejected.
+- ``DeviceAuthPlugin`` accepts the backend user from the settings and every registered
+  device that sends the password derived from its key, with its device id as client id.
+  It rejects anonymous clients.
 - ``DeviceTopicPlugin`` lets a device publish only under ``ikki/v1/stickers/<its id>/`` and
   subscribe to and receive only its own configuration topic; the backend user may do all.
 
@@ -18,7 +19,7 @@ import hmac
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import structlog
 from amqtt.broker import Broker
@@ -33,7 +34,12 @@ from backend.core.db import get_engine
 from backend.core.settings import Settings, get_settings
 from backend.devices import metrics
 from backend.devices.models import Device
-from backend.devices.protocol import DEVICE_ID_PATTERN, config_topic, device_topic_prefix, mqtt_password
+from backend.devices.protocol import (
+    DEVICE_ID_PATTERN,
+    config_topic,
+    device_topic_prefix,
+    mqtt_password,
+)
 from backend.devices.service import fernet_for
 
 log = structlog.get_logger(__name__)
@@ -47,7 +53,7 @@ def _count_denial(counter: Counter[str], reason: str) -> None:
 
 
 class DeviceAuthPlugin(BaseAuthPlugin):
-    """Authenticates the backend user and registered devices; everyone else is rejected."""
+    """Authentication of the backend user and of registered devices. Everyone else is rejected."""
 
     @dataclass
     class Config:
@@ -71,6 +77,10 @@ class DeviceAuthPlugin(BaseAuthPlugin):
             return self._deny("bad_password", session)
         if not DEVICE_ID_PATTERN.match(username):
             return self._deny("unknown_user", session)
+        if session.client_id != username:
+            # A device that took another client id could take over that client's session,
+            # such as the persistent session of ingestion.
+            return self._deny("client_id_mismatch", session)
 
         try:
             expected = await asyncio.to_thread(self._device_password, username)
@@ -102,7 +112,7 @@ class DeviceAuthPlugin(BaseAuthPlugin):
 
 
 class DeviceTopicPlugin(BaseTopicPlugin):
-    """Confines each device to its own topics; the backend user may use every topic."""
+    """Topic access control: each device keeps to its own topics, and the backend user may use all."""
 
     @dataclass
     class Config:
@@ -252,7 +262,7 @@ class EmbeddedBroker:
                 counts.update(plugin.denials)
         return dict(counts)
 
-    def __enter__(self) -> EmbeddedBroker:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

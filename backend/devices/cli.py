@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import click
-from sqlmodel import select
+from sqlmodel import col, select
 
 from backend.core.db import get_engine, session_scope
 from backend.core.logging import configure_logging
@@ -76,7 +76,7 @@ def _run_until_signal(part) -> None:
 
 @click.group("stickers")
 def stickers_admin() -> None:
-    """The sticker registry, for platform staff."""
+    """Manage the sticker registry (for platform staff)."""
 
 
 @stickers_admin.command("register")
@@ -103,7 +103,7 @@ def list_command() -> None:
 
     settings = get_settings()
     with session_scope(get_engine(settings.database_url)) as session:
-        devices = session.exec(select(Device).order_by(Device.registered_at)).all()
+        devices = session.exec(select(Device).order_by(col(Device.registered_at))).all()
         for device in devices:
             last_seen = to_brussels(device.last_seen_at).isoformat(timespec="seconds") if device.last_seen_at else "-"
             click.echo(f"{device.device_id}  {device.claim_code}  owner={device.owner_id or '-'}  "
@@ -121,7 +121,7 @@ def rejections_command(limit: int) -> None:
 
     settings = get_settings()
     with session_scope(get_engine(settings.database_url)) as session:
-        statement = select(RejectedMessage).order_by(RejectedMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
+        statement = select(RejectedMessage).order_by(col(RejectedMessage.id).desc()).limit(limit)
         rejected = session.exec(statement).all()
         for message in rejected:
             click.echo(f"{to_brussels(message.received_at).isoformat(timespec='seconds')}  {message.reason}  "

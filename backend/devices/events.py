@@ -14,7 +14,7 @@ from backend.devices.protocol import DEVICE_ID_PATTERN, PROTOCOL_VERSION
 
 
 class Reason(StrEnum):
-    """Why ingestion rejected a message."""
+    """Reason for rejecting a message, as stored in RejectedMessage and counted."""
 
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INVALID_TOPIC = "invalid_topic"

@@ -1,18 +1,17 @@
 """MQTT ingestion: verify each sticker event and store it exactly once.
 
 ``ingest_message`` handles one message in the caller's session, without a broker.
-``Ingestion`` subscribes to every sticker's events topic and runs it for each
-message in its own transaction, acknowledging the message only after the commit.
+``Ingestion`` subscribes to every sticker's events topic and calls ``ingest_message`` for
+each message in its own transaction. It acknowledges a message only after the commit.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import paho.mqtt.client as mqtt
 import structlog
@@ -27,7 +26,11 @@ from backend.core.time import utcnow
 from backend.devices import metrics
 from backend.devices.events import MessageRejected, Reason, check_fields, parse_payload, same_event
 from backend.devices.models import Device, DeviceEvent, RejectedMessage
-from backend.devices.protocol import EVENTS_TOPIC_FILTER, device_id_from_events_topic, signature_is_valid
+from backend.devices.protocol import (
+    EVENTS_TOPIC_FILTER,
+    device_id_from_events_topic,
+    signature_is_valid,
+)
 from backend.devices.service import device_key
 
 log = structlog.get_logger(__name__)
@@ -105,7 +108,8 @@ def _store_event(session: Session, topic: str, payload: bytes, received_at: date
     if device is None:
         raise MessageRejected(Reason.UNKNOWN_DEVICE, "no registered device has this id", device_id)
     if not signature_is_valid(device_key(device, settings), fields):
-        raise MessageRejected(Reason.BAD_SIGNATURE, f"seq {fields['seq']}", device_id)
+        raise MessageRejected(Reason.BAD_SIGNATURE, f"sig does not match the device key (seq {fields['seq']})",
+                              device_id)
 
     stored = _stored_event(session, device_id, fields["seq"])
     if stored is not None:
@@ -128,6 +132,7 @@ def _store_event(session: Session, topic: str, payload: bytes, received_at: date
         stored = _stored_event(session, device_id, fields["seq"])
         if stored is None:
             raise
+        log.info("sticker.event_stored_concurrently", device_id=device_id, seq=stored.seq)
         return _duplicate(stored, fields)
 
     _apply_event(session, device, event, fields)
@@ -156,7 +161,7 @@ def _duplicate(stored: DeviceEvent, fields: dict[str, Any]) -> IngestResult:
 
 def _apply_event(session: Session, device: Device, event: DeviceEvent, fields: dict[str, Any]) -> None:
     device.last_seen_at = event.received_at
-    # Events may arrive out of order from the journal; an older one must not undo a newer state.
+    # Events may arrive out of order from the journal, so an older one must not undo a newer state.
     if device.last_seq is None or event.seq > device.last_seq:
         device.last_seq = event.seq
         device.firmware_version = fields["fw"]
@@ -181,7 +186,7 @@ def _letter_opened(session: Session, device: Device, event: DeviceEvent) -> None
         from backend.collection.service import get_letter, mark_letter_opened
 
         marked = mark_letter_opened(session, device.letter_id, _occurred_at(event), event.id)
-        # None means the letter was opened before; the listeners still get the letter.
+        # None means that the letter was opened before. The listeners still get the letter.
         letter = marked or get_letter(session, device.letter_id)
         log.info("sticker.letter_opened", device_id=device.device_id, letter_id=device.letter_id,
                  event_id=event.id, first_opening=marked is not None)
@@ -215,8 +220,11 @@ def _reject(session: Session, topic: str, payload: bytes, rejection: MessageReje
 
 def store_rejection(session: Session, topic: str, payload: bytes, reason: Reason, detail: str,
                     device_id: str | None, received_at: datetime | None = None) -> RejectedMessage:
-    """Log, count and add a RejectedMessage to the session; the caller commits."""
-    device_id = device_id[:64] if device_id else None
+    """Log, count and add a RejectedMessage to the session. The caller commits."""
+    # PostgreSQL text cannot contain NUL, and a broker may pass one on in a topic.
+    topic = topic.replace("\x00", "\\x00")
+    detail = detail.replace("\x00", "\\x00")
+    device_id = device_id.replace("\x00", "\\x00")[:64] if device_id else None
     log.warning("ingestion.rejected", reason=reason.value, device_id=device_id,
                 topic=topic[:MAX_LOGGED_TEXT], detail=detail[:MAX_LOGGED_TEXT], size=len(payload))
     metrics.rejection_counts.increment(reason.value)
@@ -238,7 +246,7 @@ def store_rejection(session: Session, topic: str, payload: bytes, reason: Reason
 
 
 def _is_transient(error: Exception) -> bool:
-    """Tell whether a failure may go away by itself: the database is unreachable or locked."""
+    """Tell whether a failure may go away by itself, as when the database is unreachable or locked."""
     if isinstance(error, (OperationalError, InterfaceError)):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
@@ -260,8 +268,9 @@ class Ingestion:
     broker sends it again. Any other failure is stored as a "processing_failed" rejection
     and acknowledged, so that one bad message cannot hold up the others.
 
-    NOTE: amqtt 0.12 stops waiting for an acknowledgement after 5 s and never sends the
-    message again, so with the embedded broker a deferred message is lost; Mosquitto keeps it.
+    NOTE: amqtt 0.12 drops an unacknowledged message from the session after 5 s or at the
+    disconnection (amqtt/mqtt/protocol/handler.py, _handle_qos1_message_flow), so with the
+    embedded broker a deferred message is lost. Mosquitto keeps it and sends it again.
     """
 
     def __init__(self, settings: Settings | None = None, *, host: str | None = None,
@@ -278,6 +287,7 @@ class Ingestion:
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._redelivery_needed = False
+        self._retry_delay = 1.0
         self._thread: threading.Thread | None = None
         self._client = self._create_client()
 
@@ -299,7 +309,7 @@ class Ingestion:
     # Lifecycle
 
     def start(self) -> None:
-        """Start the worker thread; it connects and reconnects by itself until stop()."""
+        """Start the worker thread, which connects and reconnects by itself until stop()."""
         if self._thread is not None:
             raise RuntimeError("the ingestion worker is already started")
         self._stopping.clear()
@@ -321,7 +331,7 @@ class Ingestion:
         self._thread = None
         log.info("ingestion.stopped", client_id=self.client_id)
 
-    def __enter__(self) -> Ingestion:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -329,23 +339,19 @@ class Ingestion:
         self.stop()
 
     def _run(self) -> None:
-        retry_delay = 1.0
         while not self._stopping.is_set():
             try:
                 self._client.connect(self.host, self.port, keepalive=self.settings.mqtt_keepalive_s)
             except OSError as error:
                 log.warning("ingestion.connect_failed", host=self.host, port=self.port,
-                            error=str(error), retry_in_s=retry_delay)
-                self._stopping.wait(retry_delay)
-                retry_delay = min(retry_delay * 2, self.settings.mqtt_reconnect_max_delay_s)
+                            error=str(error), retry_in_s=self._retry_delay)
+                self._wait_before_retry()
                 continue
 
             result = MQTTErrorCode.MQTT_ERR_SUCCESS
             while (result == MQTTErrorCode.MQTT_ERR_SUCCESS and not self._stopping.is_set()
                    and not self._redelivery_needed):
                 result = self._client.loop(timeout=0.2)
-            if self._subscribed.is_set():
-                retry_delay = 1.0
             self._subscribed.clear()
 
             if self._stopping.is_set() or self._redelivery_needed:
@@ -360,9 +366,13 @@ class Ingestion:
                 self._stopping.wait(self.settings.mqtt_redelivery_delay_s)
                 continue
             log.warning("ingestion.connection_lost", error=mqtt.error_string(result),
-                        retry_in_s=retry_delay)
-            self._stopping.wait(retry_delay)
-            retry_delay = min(retry_delay * 2, self.settings.mqtt_reconnect_max_delay_s)
+                        retry_in_s=self._retry_delay)
+            self._wait_before_retry()
+
+    def _wait_before_retry(self) -> None:
+        """Wait the current retry delay, then double it up to mqtt_reconnect_max_delay_s."""
+        self._stopping.wait(self._retry_delay)
+        self._retry_delay = min(self._retry_delay * 2, self.settings.mqtt_reconnect_max_delay_s)
 
     # Callbacks, all run on the worker thread inside client.loop()
 
@@ -372,7 +382,7 @@ class Ingestion:
             log.error("ingestion.connect_refused", host=self.host, port=self.port,
                       reason=str(reason_code), username=self.settings.mqtt_username)
             return
-        # Subscribe on every connection: the broker may have lost the persistent session.
+        # Subscribe on every connection because the broker may have lost the persistent session.
         client.subscribe(events_subscription(self.settings), qos=1)
         log.info("ingestion.connected", session_present=flags.session_present)
 
@@ -381,6 +391,7 @@ class Ingestion:
         if any(code.is_failure for code in reason_codes):
             log.error("ingestion.subscribe_refused", reasons=[str(code) for code in reason_codes])
             return
+        self._retry_delay = 1.0
         self._subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
@@ -390,9 +401,9 @@ class Ingestion:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
-            result = self.process(message.topic, message.payload)
+            result = self.process(message.topic, bytes(message.payload))
         except Exception:
-            # process() handles its own failures; this is a last guard for the loop.
+            # process() handles its own failures, so this only guards the loop against a bug.
             log.exception("ingestion.unexpected_error", topic=message.topic[:MAX_LOGGED_TEXT])
             result = None
         if result is None:
@@ -408,14 +419,14 @@ class Ingestion:
     # Processing
 
     def process(self, topic: str, payload: bytes) -> IngestResult | None:
-        """Ingest one message with retries; returns None when it must be delivered again."""
+        """Ingest one message with retries. Return None when the broker must deliver it again."""
         attempts = self.settings.mqtt_ingest_attempts
         attempt = 1
         while True:
             try:
                 with session_scope(self.engine, write_lock=True) as session:
                     return ingest_message(session, topic, payload, settings=self.settings)
-            except Exception as caught:
+            except Exception as caught:  # noqa: BLE001 - every failure is retried, then sorted below
                 error = caught
                 log.warning("ingestion.attempt_failed", attempt=attempt, attempts=attempts,
                             topic=topic[:MAX_LOGGED_TEXT], error=repr(caught)[:MAX_LOGGED_TEXT])
@@ -423,7 +434,8 @@ class Ingestion:
                 break
             attempt += 1
 
-        if _is_transient(error):
+        # A worker that stops leaves the message to the next one rather than judge it early.
+        if _is_transient(error) or self._stopping.is_set():
             metrics.ingestion_outcomes.increment("deferred")
             log.error("ingestion.deferred", topic=topic[:MAX_LOGGED_TEXT], error=repr(error)[:500])
             return None
@@ -433,22 +445,10 @@ class Ingestion:
             with session_scope(self.engine, write_lock=True) as session:
                 store_rejection(session, topic, payload, Reason.PROCESSING_FAILED,
                                 f"{type(error).__name__}: {error}", device_id_from_events_topic(topic))
-        except Exception as storing_error:
+        except Exception as storing_error:  # noqa: BLE001 - any failure here defers the message
             log.error("ingestion.deferred", topic=topic[:MAX_LOGGED_TEXT], error=repr(storing_error)[:500])
             metrics.ingestion_outcomes.increment("deferred")
             return None
         return IngestResult("rejected", reason=Reason.PROCESSING_FAILED.value,
                             device_id=device_id_from_events_topic(topic))
 
-
-def run_ingestion(settings: Settings | None = None) -> None:
-    """Run ingestion in the foreground until interrupted (for a separate worker process)."""
-    worker = Ingestion(settings)
-    worker.start()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        worker.stop()

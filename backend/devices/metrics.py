@@ -1,7 +1,7 @@
 """In-process counters of ingestion outcomes and broker denials, by reason.
 
-They count since the process started and are per process; the stored RejectedMessage rows
-are the durable record.
+Each process counts from its own start. The stored RejectedMessage rows are the durable
+record.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ class Device(SQLModel, table=True):
 
     # Also the MQTT username and a level of every topic of the device.
     device_id: str = Field(primary_key=True, max_length=64)
-    # Printed on the label as a QR code; the freelancer types it to claim the sticker.
+    # Printed on the label, also as a QR code. The freelancer types it to claim the sticker.
     claim_code: str = Field(sa_column=sa.Column(sa.String(19), unique=True, nullable=False))
-    # Fernet token of the 32-byte device key; see service.device_key.
+    # Fernet token of the 32-byte device key, decrypted by service.device_key.
     key_encrypted: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     owner_id: int | None = Field(default=None, index=True)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -28,7 +28,7 @@ class Device(SQLModel, table=True):
     firmware_version: str | None = Field(default=None, max_length=40)
     registered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Highest sequence number stored; only a newer event may change state and firmware_version.
+    # Highest sequence number stored. Only a newer event may change state and firmware_version.
     last_seq: int | None = Field(default=None, sa_type=sa.BigInteger)
     state: str | None = Field(default=None, max_length=20)
     is_virtual: bool = Field(default=False)
@@ -56,7 +56,7 @@ class DeviceEvent(SQLModel, table=True):
 
 
 class RejectedMessage(SQLModel, table=True):
-    """An MQTT message that ingestion rejected, with the reason, for the fleet pages and support."""
+    """An MQTT message that ingestion rejected, with the reason and the first bytes of the payload."""
 
     __tablename__ = "rejected_messages"
 

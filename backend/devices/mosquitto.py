@@ -101,8 +101,8 @@ def config_text(directory: Path, host: str, port: int, max_payload_bytes: int,
                 run_as: str | None = None) -> str:
     """Write mosquitto.conf; ``run_as`` is the user that Mosquitto switches to when started as root."""
     directory = directory.resolve()
-    # Mosquitto started as root switches to the user "mosquitto" unless told otherwise, and
-    # that user must be able to read the password file (mode 0600) and write the data folder.
+    # Mosquitto started as root switches to the user "mosquitto" unless the option "user"
+    # names another. That user must read the password file (mode 0600) and write the data folder.
     user_lines = [f"user {run_as}"] if run_as else []
     return "\n".join([
         "# Written by ikki; changes are overwritten. Start with: mosquitto -c " + str(directory / CONFIG_FILE),
@@ -123,7 +123,7 @@ def config_text(directory: Path, host: str, port: int, max_payload_bytes: int,
 
 
 def _write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
-    # A running Mosquitto may read the file at any SIGHUP, so it never sees half a file.
+    # A running Mosquitto reads the files again at each SIGHUP, so it must never find one half written.
     temporary = path.with_name(path.name + ".tmp")
     with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as handle:
         handle.write(text)

@@ -44,7 +44,7 @@ def sticker_state_label(state: str | None) -> str:
 
 @dataclass
 class LetterStickers:
-    """What the invoice page shows about stickers: one per letter, and the free ones."""
+    """Stickers for the invoice page: the one linked to each letter, and the owner's free ones."""
 
     linked: dict[int, Device] = field(default_factory=dict)
     available: list[Device] = field(default_factory=list)

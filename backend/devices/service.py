@@ -10,36 +10,15 @@ import sqlalchemy as sa
 import structlog
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend.core.errors import Conflict, IkkiError, InvalidInput, NotFound
 from backend.core.settings import Settings, get_settings
 from backend.core.time import utcnow
 from backend.devices.models import Device, DeviceEvent
-from backend.devices.protocol import DEVICE_ID_PATTERN, KEY_BYTES, mqtt_password
 
-__all__ = [
-    "CLAIM_CODE_ALPHABET",
-    "claim_device",
-    "decrypt_key",
-    "device_for_letter",
-    "device_key",
-    "devices_for_letters",
-    "devices_for_owner",
-    "ensure_demo_sticker",
-    "encrypt_key",
-    "fernet_for",
-    "generate_claim_code",
-    "get_device",
-    "get_owned_device",
-    "link_to_letter",
-    "mqtt_password",
-    "normalize_claim_code",
-    "parse_key_hex",
-    "recent_events",
-    "register_device",
-    "register_factory_device",
-]
+# mqtt_password is re-exported: callers of the registry derive a device's MQTT password here too.
+from backend.devices.protocol import DEVICE_ID_PATTERN, KEY_BYTES, mqtt_password  # noqa: F401
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +28,8 @@ CLAIM_CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CLAIM_CODE_GROUPS = 4
 CLAIM_CODE_GROUP_LENGTH = 4
 CLAIM_CODE_LENGTH = CLAIM_CODE_GROUPS * CLAIM_CODE_GROUP_LENGTH
+# Client ids of the backend's own MQTT clients start with this, so no device id may.
+RESERVED_ID_PREFIX = "ikki-"
 
 
 class StickerNotFound(NotFound):
@@ -109,7 +90,7 @@ def encrypt_key(key: bytes, settings: Settings | None = None) -> str:
 
 
 def decrypt_key(token: str, settings: Settings | None = None) -> bytes:
-    """Decrypt a stored device key; raises cryptography's InvalidToken under a wrong key."""
+    """Decrypt a stored device key. Raises cryptography's InvalidToken under a wrong encryption key."""
     settings = settings or get_settings()
     return fernet_for(settings.device_key_encryption_key).decrypt(token.encode("ascii"))
 
@@ -152,7 +133,7 @@ def _format_claim_code(compact: str) -> str:
 
 
 def normalize_claim_code(text: str) -> str:
-    """Return the claim code as stored (``ABCD-EFGH-JKMN-PQRT``) from what a person typed.
+    """Return the claim code as stored (``ACDE-FGHJ-KMNP-QRTU``) from what a person typed.
 
     Case, spaces and hyphens do not matter.
     """
@@ -178,6 +159,11 @@ def _validate_device_id(device_id: str, settings: Settings) -> None:
         # The device would log in to the broker as the backend.
         raise InvalidInput("Invalid device id {device_id}: it is the backend's MQTT username.",
                            device_id=device_id)
+    if device_id.lower().startswith(RESERVED_ID_PREFIX):
+        # Backend clients such as ingestion use these client ids; a device with one could take
+        # over their broker session.
+        raise InvalidInput("Invalid device id {device_id}: ids that start with {prefix} are reserved "
+                           "for Ikki's own MQTT clients.", device_id=device_id, prefix=RESERVED_ID_PREFIX)
 
 
 def _unused_claim_code(session: Session) -> str:
@@ -281,7 +267,7 @@ def get_device(session: Session, device_id: str) -> Device | None:
 
 
 def get_owned_device(session: Session, owner_id: int, device_id: str) -> Device:
-    """Return the owner's device; another owner's device is reported as not found."""
+    """Return the owner's device. Another owner's device is reported as not found."""
     device = session.get(Device, device_id)
     if device is None or device.owner_id != owner_id:
         raise StickerNotFound(device_id=device_id)
@@ -292,7 +278,7 @@ def devices_for_owner(session: Session, owner_id: int) -> list[Device]:
     statement = (
         select(Device)
         .where(Device.owner_id == owner_id)
-        .order_by(Device.claimed_at.desc(), Device.device_id)  # type: ignore[union-attr]
+        .order_by(col(Device.claimed_at).desc(), col(Device.device_id))
     )
     return list(session.exec(statement).all())
 
@@ -302,18 +288,19 @@ def device_for_letter(session: Session, letter_id: int) -> Device | None:
 
 
 def devices_for_letters(session: Session, letter_ids: list[int]) -> dict[int, Device]:
-    """Map each letter id to its linked device; letters without one are left out."""
+    """Map each letter id to its linked device. Letters without one are left out."""
     if not letter_ids:
         return {}
-    statement = select(Device).where(Device.letter_id.in_(letter_ids))  # type: ignore[union-attr]
-    return {device.letter_id: device for device in session.exec(statement).all()}  # type: ignore[misc]
+    statement = select(Device).where(col(Device.letter_id).in_(letter_ids))
+    devices = session.exec(statement).all()
+    return {device.letter_id: device for device in devices if device.letter_id is not None}
 
 
 def recent_events(session: Session, device_id: str, limit: int = 20) -> list[DeviceEvent]:
     statement = (
         select(DeviceEvent)
         .where(DeviceEvent.device_id == device_id)
-        .order_by(DeviceEvent.seq.desc())  # type: ignore[attr-defined]
+        .order_by(col(DeviceEvent.seq).desc())
         .limit(limit)
     )
     return list(session.exec(statement).all())
@@ -326,7 +313,7 @@ def claim_device(session: Session, owner_id: int, claim_code: str) -> Device:
     """Give the sticker with this claim code to the owner.
 
     Claiming a sticker that the owner already has changes nothing. Raises ClaimCodeNotFound
-    and StickerAlreadyClaimed.
+    for an unknown code and StickerAlreadyClaimed when another owner has the sticker.
     """
     code = normalize_claim_code(claim_code)
     device = session.exec(select(Device).where(Device.claim_code == code)).first()
@@ -340,11 +327,11 @@ def claim_device(session: Session, owner_id: int, claim_code: str) -> Device:
                  reason="claimed_by_another_owner")
         raise StickerAlreadyClaimed(claim_code=code)
 
-    # Conditional update, so that of two concurrent claims exactly one wins.
+    # A conditional update, so that of two concurrent claims exactly one wins.
     claimed_at = utcnow()
     result = session.execute(
         sa.update(Device)
-        .where(Device.device_id == device.device_id, Device.owner_id.is_(None))  # type: ignore[union-attr]
+        .where(col(Device.device_id) == device.device_id, col(Device.owner_id).is_(None))
         .values(owner_id=owner_id, claimed_at=claimed_at)
     )
     session.refresh(device)
@@ -357,10 +344,10 @@ def claim_device(session: Session, owner_id: int, claim_code: str) -> Device:
 def link_to_letter(session: Session, owner_id: int, device_id: str, letter_id: int) -> Device:
     """Link the owner's sticker to the owner's reminder letter.
 
-    Linking the same pair again changes nothing. A sticker sits on one letter and a letter
-    carries one sticker: raises StickerAlreadyLinked and LetterAlreadyHasSticker otherwise,
-    and StickerNotFound or the collection's LetterNotFound for what the owner does not own.
-    Records "sticker_linked" on the letter's invoice timeline.
+    Records "sticker_linked" on the letter's invoice timeline. Linking the same pair again
+    changes nothing. A sticker sits on one letter and a letter carries one sticker, so a
+    second link raises StickerAlreadyLinked or LetterAlreadyHasSticker. A sticker or letter
+    of another owner raises StickerNotFound or the collection's LetterNotFound.
     """
     from backend.collection.service import get_owned_letter
     from backend.invoicing.service import record_timeline
@@ -375,13 +362,14 @@ def link_to_letter(session: Session, owner_id: int, device_id: str, letter_id: i
     if other is not None:
         raise LetterAlreadyHasSticker(device_id=other.device_id)
 
-    # Conditional update: a concurrent link of the same sticker leaves rowcount at 0, and a
-    # concurrent link of another sticker to this letter fails on the unique letter_id.
+    # A conditional update in a savepoint. A concurrent link of the same sticker leaves
+    # rowcount at 0, and a concurrent link of another sticker to this letter violates the
+    # unique letter_id.
     try:
         with session.begin_nested():
             result = session.execute(
                 sa.update(Device)
-                .where(Device.device_id == device_id, Device.letter_id.is_(None))  # type: ignore[union-attr]
+                .where(col(Device.device_id) == device_id, col(Device.letter_id).is_(None))
                 .values(letter_id=letter_id)
             )
     except IntegrityError:
@@ -401,8 +389,8 @@ def ensure_demo_sticker(session: Session, owner_id: int, settings: Settings | No
     """Return the owner's virtual sticker, registering and claiming one the first time."""
     statement = (
         select(Device)
-        .where(Device.owner_id == owner_id, Device.is_virtual.is_(True))  # type: ignore[attr-defined]
-        .order_by(Device.registered_at)
+        .where(Device.owner_id == owner_id, col(Device.is_virtual).is_(True))
+        .order_by(col(Device.registered_at))
     )
     device = session.exec(statement).first()
     if device is not None:

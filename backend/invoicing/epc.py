@@ -1,11 +1,11 @@
 """EPC payment QR payload (European Payments Council guideline EPC069-12, version 002).
 
-Elements are separated by a line feed, in this order: service tag ``BCD``, version
-``002``, character set ``1`` (UTF-8), identification ``SCT``, BIC, beneficiary name
-(at most 70 characters), IBAN, amount (``EUR`` and the amount with a dot), purpose,
-structured reference, free remittance text and beneficiary-to-originator information.
-A payload carries either a structured reference or free text, never both, and
-nothing follows its last non-empty element.
+Elements are separated by a line feed. In order, they are the service tag ``BCD``, the
+version ``002``, the character set ``1`` (UTF-8), the identification ``SCT``, the BIC, the
+beneficiary name (at most 70 characters), the IBAN and the amount (``EUR`` and the amount
+with a dot). The purpose, structured reference, free remittance text and
+beneficiary-to-originator information follow. A payload carries either a structured
+reference or free text, never both, and nothing follows its last non-empty element.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How Belgian identifiers are written for a reader."""
+"""Display forms of IBANs, Belgian enterprise numbers and unit codes."""
 
 from __future__ import annotations
 

@@ -40,6 +40,8 @@ MAX_NUMBER_LENGTH = 200
 # UNCL5305 codes that EN 16931 allows for VAT.
 VAT_CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B"})
 
+# "<!DOCTYPE" in UTF-8 (and every ASCII-compatible encoding), UTF-16 LE and UTF-16 BE.
+_DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(encoding) for encoding in ("ascii", "utf-16-le", "utf-16-be"))
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _STRUCTURED_LOOKING = re.compile(r"^\s*(\+{3}|\*{3}|\d{3}\s*/|\d{12}\s*$)")
 
@@ -179,14 +181,18 @@ def _parse_xml(data: bytes, filename: str) -> etree._Element:
         remove_comments=True,
         remove_pis=True,
     )
+    # Checked before parsing too, because libxml2 stops an entity expansion attack with a
+    # syntax error that would hide the reason.
+    if any(marker in data for marker in _DOCTYPE_MARKERS):
+        raise errors.DoctypeNotAllowed(filename=filename)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         line = error.position[0] if error.position else 0
         raise errors.MalformedXml(filename=filename, reason=error.msg, line=line) from None
 
-    # Entities stay unexpanded with resolve_entities=False, but any DTD is refused so that
-    # no entity or external reference ever reaches the data.
+    # A DOCTYPE in an encoding that the byte check above misses is found here. Its entities
+    # stayed unexpanded (resolve_entities=False), and the file is rejected all the same.
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise errors.DoctypeNotAllowed(filename=filename)
@@ -197,8 +203,10 @@ def _parse_xml(data: bytes, filename: str) -> etree._Element:
             filename=filename, number=root.findtext("cbc:ID", default="?", namespaces=NS).strip()
         )
     if qualified.namespace != INVOICE_NS or qualified.localname != "Invoice":
-        shown = qualified.localname if qualified.namespace is None else f"{{{qualified.namespace}}}{qualified.localname}"
-        raise errors.NotAnInvoice(filename=filename, element=shown)
+        root_name = qualified.localname
+        if qualified.namespace is not None:
+            root_name = f"{{{qualified.namespace}}}{root_name}"
+        raise errors.NotAnInvoice(filename=filename, element=root_name)
     return root
 
 
@@ -264,12 +272,11 @@ def _read_enterprise_number(party: UblReader, country: str) -> str | None:
     """
     candidates: list[tuple[str, str]] = []
     for path in ("cbc:EndpointID", "cac:PartyIdentification/cbc:ID", "cac:PartyLegalEntity/cbc:CompanyID"):
-        for index, element in enumerate(party.node.findall(path, NS), start=1):
-            scheme = element.get("schemeID")
+        for reader in party.children(path):
+            scheme = reader.node.get("schemeID")
             belgian_without_scheme = scheme is None and country == "BE" and path.endswith("CompanyID")
-            if (scheme == BELGIAN_ENTERPRISE_SCHEME or belgian_without_scheme) and element.text:
-                name = party.name(path) if index == 1 else f"{party.name(path)}[{index}]"
-                candidates.append((name, element.text.strip()))
+            if (scheme == BELGIAN_ENTERPRISE_SCHEME or belgian_without_scheme) and reader.node.text:
+                candidates.append((reader.prefix, reader.node.text.strip()))
 
     found = None
     for name, value in candidates:

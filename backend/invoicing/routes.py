@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel.units import format_unit
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
@@ -15,6 +16,7 @@ from backend.invoicing.peppol_import import display_filename
 from backend.invoicing.schemas import InvoiceOut, InvoiceSummaryOut
 from backend.invoicing.timeline import LANGUAGE_SOURCE_LABELS, describe_timeline
 from backend.web.deps import current_user, db_session
+from backend.web.i18n import LOCALES
 from backend.web.security import flash, verify_csrf
 from backend.web.templating import render
 
@@ -50,7 +52,8 @@ def invoice_list_page(request: Request, user: User = Depends(current_user),
         "invoicing/list.html",
         summaries=service.list_invoices(session, user.id),
         today=today_brussels(),
-        max_upload_bytes=get_settings().max_upload_bytes,
+        max_upload_size=format_unit(get_settings().max_upload_bytes // 1000, "digital-kilobyte", length="short",
+                                    locale=LOCALES[request.state.language]),
     )
 
 

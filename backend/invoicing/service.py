@@ -35,7 +35,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class DebtorContact:
-    """What a reminder, an e-mail or a call needs to tell the debtor how to pay."""
+    """The debtor's contact and payment details, for reminder letters, e-mails and calls."""
 
     invoice_id: int
     owner_id: int
@@ -199,7 +199,6 @@ def import_invoice(session: Session, owner_id: int, data: bytes, filename: str) 
     """
     parsed = parse_invoice(data, filename, get_settings().max_upload_bytes)
     supplier_key = parsed.supplier.key
-    _check_not_imported(session, owner_id, supplier_key, parsed)
 
     guess = guess_debtor_language(parsed.customer.country, parsed.customer.postal_code)
     invoice = Invoice(
@@ -227,13 +226,14 @@ def import_invoice(session: Session, owner_id: int, data: bytes, filename: str) 
         debtor_language_source=guess.source,
     )
     try:
-        # A savepoint, so that losing a race with a concurrent import of the same number
-        # leaves the caller's transaction usable.
+        # The unique constraint decides, so that of two concurrent imports exactly one wins.
+        # The insert is the first statement, so that SQLite takes its write lock before any
+        # read, and the savepoint leaves the caller's transaction usable after a duplicate.
         with session.begin_nested():
             session.add(invoice)
             session.flush()
     except IntegrityError:
-        _check_not_imported(session, owner_id, supplier_key, parsed)
+        _raise_if_imported(session, owner_id, supplier_key, parsed)
         raise
 
     session.add_all(
@@ -254,7 +254,7 @@ def import_invoice(session: Session, owner_id: int, data: bytes, filename: str) 
     return invoice
 
 
-def _check_not_imported(session: Session, owner_id: int, supplier_key: str, parsed: ParsedInvoice) -> None:
+def _raise_if_imported(session: Session, owner_id: int, supplier_key: str, parsed: ParsedInvoice) -> None:
     existing = session.exec(
         select(Invoice.id).where(
             Invoice.owner_id == owner_id, Invoice.supplier_key == supplier_key, Invoice.number == parsed.number

@@ -12,9 +12,9 @@ from stdnum.be import ogm_vcs
 from stdnum.exceptions import ValidationError
 
 BASE_LENGTH = 10
-# The three written forms accepted on input: +++ddd/dddd/ddddd+++, ***ddd/dddd/ddddd***
-# and 12 bare digits. Spaces around the separators are tolerated.
-_DECORATED = re.compile(r"^(\+{3}|\*{3})\s*(\d{3})\s*/\s*(\d{4})\s*/\s*(\d{5})\s*(\+{3}|\*{3})$")
+# Written forms accepted on input: +++ddd/dddd/ddddd+++, ***ddd/dddd/ddddd***,
+# ddd/dddd/ddddd and 12 bare digits. Spaces around the separators are tolerated.
+_DECORATED = re.compile(r"^(\+{3}|\*{3})?\s*(\d{3})\s*/\s*(\d{4})\s*/\s*(\d{5})\s*(\+{3}|\*{3})?$")
 _BARE = re.compile(r"^\d{12}$")
 
 
@@ -60,7 +60,7 @@ def parse(value: str) -> str:
         digits = text
     else:
         raise InvalidStructuredCommunication(
-            value, "write it as +++ddd/dddd/ddddd+++, ***ddd/dddd/ddddd*** or 12 digits"
+            value, "write it as +++ddd/dddd/ddddd+++, ***ddd/dddd/ddddd***, ddd/dddd/ddddd or 12 digits"
         )
 
     expected = check_digits(digits[:BASE_LENGTH])

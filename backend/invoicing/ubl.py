@@ -40,10 +40,11 @@ class UblReader:
         return None if found is None else UblReader(found, self.name(path))
 
     def children(self, path: str) -> list[UblReader]:
-        return [
-            UblReader(found, f"{self.name(path)}[{index}]")
-            for index, found in enumerate(self.node.findall(path, NS), start=1)
-        ]
+        """Return readers for every element at ``path``, named with an index when there are several."""
+        found = self.node.findall(path, NS)
+        if len(found) == 1:
+            return [UblReader(found[0], self.name(path))]
+        return [UblReader(element, f"{self.name(path)}[{index}]") for index, element in enumerate(found, start=1)]
 
     def element(self, path: str) -> etree._Element | None:
         return self.node.find(path, NS)

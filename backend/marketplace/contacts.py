@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import structlog
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
@@ -20,7 +20,13 @@ from backend.marketplace.errors import (
     ConnectionNotFound,
     NotAContact,
 )
-from backend.marketplace.models import Connection, ContactMessage, Experience, FreelancerProfile, Recommendation
+from backend.marketplace.models import (
+    Connection,
+    ContactMessage,
+    Experience,
+    FreelancerProfile,
+    Recommendation,
+)
 
 log = structlog.get_logger(__name__)
 

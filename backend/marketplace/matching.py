@@ -48,6 +48,7 @@ from backend.marketplace.models import (
     ProfileReach,
     ProfileSkill,
 )
+from backend.marketplace.service import language_name
 from backend.web import i18n
 
 REQUIRED_SKILLS_POINTS = 40.0
@@ -153,7 +154,7 @@ def _skill_reasons(profile: ProfileFacts, needs: list[SkillNeed], total_points: 
     hits_sum = 0
     reasons = []
     for need in needs:
-        name, level = profile.skills.get(need.key, (need.name, 0))
+        _, level = profile.skills.get(need.key, (need.name, 0))
         hits = _skill_hits(level, need.min_level)
         hits_sum += hits
         params = {"skill": need.name, "level": level, "minimum": need.min_level}
@@ -284,11 +285,11 @@ def render_reason(reason: Reason, language: str) -> str:
         if name in ("region", "home"):
             params[name] = regions.region_name(value, gettext)
         elif name == "languages":
-            params[name] = ", ".join(i18n.language_display_name(code, language) for code in value)
+            params[name] = ", ".join(language_name(code, language) for code in value)
         elif isinstance(value, Decimal):
             params[name] = i18n.format_money(value, language)
         elif isinstance(value, date):
-            params[name] = i18n.format_day(value, language, "medium")
+            params[name] = i18n.format_day(value, language)
         else:
             params[name] = value
     return gettext(reason.text).format(**params)

@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import structlog
 import sqlalchemy as sa
+import structlog
 from sqlmodel import Session, select
 
 from backend.core.time import utcnow

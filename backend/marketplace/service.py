@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import structlog
+from babel import Locale
 from sqlmodel import Session, delete, select
 from stdnum.be import vat as be_vat
 from stdnum.exceptions import ValidationError
@@ -41,6 +42,7 @@ from backend.marketplace.models import (
     ProfileSkill,
     Recommendation,
 )
+from backend.web.i18n import LOCALES
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +51,12 @@ WORK_LANGUAGES = ("fr", "nl", "en", "de", "es", "it", "pt", "pl", "ar", "tr")
 MAX_HOURLY_RATE = Decimal("1000.00")
 MAX_HOURS_PER_WEEK = 80
 BELGIAN_POSTAL_CODE = re.compile(r"^[1-9]\d{3}$")
+
+
+def language_name(code: str, in_language: str, *, capitalized: bool = False) -> str:
+    """Return a language's name as written in a sentence of ``in_language`` ("néerlandais", "Dutch")."""
+    name = Locale.parse(code).get_display_name(LOCALES[in_language]) or code
+    return name[:1].upper() + name[1:] if capitalized else name
 
 
 def require_freelancer(user: User) -> None:
@@ -62,7 +70,11 @@ def require_client(user: User) -> None:
 
 
 def skill_key(name: str) -> str:
-    """Return the key that matching compares: case-folded, with single spaces."""
+    """Return the key that matching compares: case-folded, with single spaces.
+
+    NOTE: skills match by name only, so "Boekhouding" and "Comptabilité" are two skills.
+    A shared list of skills with translated names would link them.
+    """
     return " ".join(name.casefold().split())
 
 

@@ -87,3 +87,4 @@ def render_letter_opened_call(session: Session, job: Job) -> None:
     invoicing.record_timeline(session, contact.invoice_id, "call_script_ready", to=contact.debtor_phone,
                               language=language, provider=settings.telephony_provider,
                               audio=wav_path is not None)
+import backend.marketplace.notify  # noqa: E402,F401  (registers the marketplace e-mail handler)

@@ -106,7 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(web_router)
     app.include_router(accounts_router)
-    for module_name in ("invoicing", "collection", "devices", "notifications"):
+    for module_name in ("invoicing", "collection", "devices", "notifications", "marketplace", "contracts",
+                        "timesheets"):
         try:
             module = __import__(f"backend.{module_name}.routes", fromlist=["router"])
         except ModuleNotFoundError as error:

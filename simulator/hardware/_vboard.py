@@ -35,6 +35,9 @@ _last_power_check_us = 0
 outputs = {}
 # Wake sources set through the esp32 module.
 wake_sources = {"ext0": None, "ext1": None}
+# Active I2S outputs; they catch up with the sound already played before an
+# output pin (the amplifier enable) changes.
+audio_outputs = []
 
 
 def path(name):

@@ -91,6 +91,8 @@ class Pin:
             return _vboard.outputs.get(self.id, 0)
         level = 1 if value else 0
         if _vboard.outputs.get(self.id) != level:
+            for output in _vboard.audio_outputs:
+                output.catch_up()
             _vboard.log("pin", gpio=self.id, role=self.role, value=level)
         _vboard.outputs[self.id] = level
         return None
@@ -182,6 +184,7 @@ class I2S:
         self._start_byte = self._wav.data_bytes
         self._written = 0
         self._amp_gpio = _vboard.hardware()["pins"].get("amp_enable")
+        _vboard.audio_outputs.append(self)
         _vboard.log("i2s.init", bus=id, rate=rate, bits=bits, channels=channels, ibuf=ibuf)
 
     def _bytes_for_us(self, duration_us):
@@ -196,7 +199,7 @@ class I2S:
         else:
             self._wav.write_silence(len(data))
 
-    def _advance(self):
+    def catch_up(self):
         # Move what the DMA has played by now from the queue to the speaker.
         now = _vboard.now_us()
         played = min(len(self._pending), self._bytes_for_us(now - self._play_us))
@@ -214,7 +217,7 @@ class I2S:
         _vboard.check_power()
         if self._wav is None:
             raise OSError("I2S is deinitialized")
-        self._advance()
+        self.catch_up()
         if not self._written:
             _vboard.log("i2s.first_write", bytes=len(buf))
         self._pending.extend(buf)
@@ -222,13 +225,13 @@ class I2S:
         excess = len(self._pending) - self._ibuf
         if excess > 0:
             time.sleep_us(self._us_for_bytes(excess))
-            self._advance()
+            self.catch_up()
         return len(buf)
 
     def deinit(self):
         if self._wav is None:
             return
-        self._advance()
+        self.catch_up()
         _vboard.log(
             "i2s.deinit",
             start_byte=self._start_byte,
@@ -238,6 +241,7 @@ class I2S:
         self._pending = bytearray()
         self._wav.close()
         self._wav = None
+        _vboard.audio_outputs.remove(self)
 
     @staticmethod
     def shift(*, buf, bits, shift):

@@ -20,7 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlmodel import select
 
-from backend.accounts.service import sign_up
+from backend.accounts.models import User
 from backend.core import db as core_db
 from backend.core.db import session_scope
 from backend.core.settings import Settings, get_settings
@@ -67,7 +67,10 @@ def sqlite_settings(sqlite_url: str, data_dir: Path, monkeypatch) -> Iterator[Se
 
 
 def make_owner(session, email: str = "lien@example.be") -> int:
-    user = sign_up(session, email=email, name="Lien Verbeke", password="a-long-password")
+    """Add a freelancer directly, without hashing a password: these tests never log in."""
+    user = User(email=email, name="Lien Verbeke", password_hash="no-login-in-these-tests")
+    session.add(user)
+    session.flush()
     return user.id
 
 
@@ -103,14 +106,14 @@ def rejections(engine) -> list[RejectedMessage]:
         return list(session.exec(select(RejectedMessage).order_by(RejectedMessage.id)).all())
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, description: str = "the condition") -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {description}")
         time.sleep(0.05)
 
 
@@ -121,7 +124,7 @@ def engine(sqlite_settings: Settings):
 
 @pytest.fixture
 def registered(sqlite_settings: Settings, engine) -> tuple[str, bytes]:
-    """One registered device: its id and key."""
+    """One registered device, as its id and key."""
     with session_scope(engine) as session:
         device, key = service.register_device(session, device_id="stk-test-a")
     return device.device_id, key
@@ -147,8 +150,10 @@ class MqttTestClient:
         self.reason_code: Any = None
         self.granted: list[Any] = []
         self.subscribed = threading.Event()
+        self.received: list[tuple[str, bytes]] = []
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = self._on_message
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         self.reason_code = reason_code
@@ -157,6 +162,9 @@ class MqttTestClient:
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         self.granted = list(reason_codes)
         self.subscribed.set()
+
+    def _on_message(self, client, userdata, message) -> None:
+        self.received.append((message.topic, message.payload))
 
     def connect(self, timeout: float = 5.0) -> Any:
         """Connect and return the CONNACK reason code."""
@@ -187,8 +195,8 @@ def mqtt_clients() -> Iterator[Callable[..., MqttTestClient]]:
     opened: list[MqttTestClient] = []
 
     def open_client(port: int, username: str | None, password: str | None, *,
-                    expect_refused: bool = False) -> MqttTestClient:
-        client = MqttTestClient(port, username, password)
+                    expect_refused: bool = False, client_id: str | None = None) -> MqttTestClient:
+        client = MqttTestClient(port, username, password, client_id)
         opened.append(client)
         reason = client.connect()
         if not expect_refused:
@@ -201,7 +209,8 @@ def mqtt_clients() -> Iterator[Callable[..., MqttTestClient]]:
 
 
 def device_client(open_client, port: int, device_id: str, key: bytes) -> MqttTestClient:
-    return open_client(port, device_id, mqtt_password(key))
+    """Connect as the device, with its id as client id as the firmware does."""
+    return open_client(port, device_id, mqtt_password(key), client_id=device_id)
 
 
 def publish_event(client: MqttTestClient, key: bytes, device_id: str, seq: int,

@@ -41,6 +41,14 @@ def device_engine(db_settings):
     return engine
 
 
+@pytest.fixture
+def sqlite_device_engine(sqlite_settings, engine):
+    """A registered device on SQLite, for checks that do not depend on the database."""
+    with session_scope(engine) as session:
+        service.register_device(session, device_id=DEVICE, key=KEY)
+    return engine
+
+
 def ingest(engine, payload: bytes, topic: str = TOPIC, **options):
     with session_scope(engine, write_lock=True) as session:
         return ingest_message(session, topic, payload, **options)
@@ -74,7 +82,7 @@ def test_valid_event_is_stored(device_engine):
         assert device.last_seq == 1
 
 
-def test_each_rejection_has_its_reason_and_stores_nothing(device_engine):
+def test_rejections_store_reason_not_event(device_engine):
     good = sign_event(KEY, event_fields(DEVICE, 7))
     unknown = sign_event(KEY, event_fields("stk-unknown", 7))
     other_device = sign_event(KEY, event_fields("stk-someone-else", 7))
@@ -116,6 +124,18 @@ def test_each_rejection_has_its_reason_and_stores_nothing(device_engine):
     assert [event.seq for event in stored_events(device_engine)] == [7]
 
 
+def test_nul_in_topic_is_stored_escaped(device_engine):
+    topic = events_topic("stk-\x00nul")
+
+    result = ingest(device_engine, signed_payload(KEY, DEVICE, 1), topic)
+
+    assert result.reason == "topic_mismatch"
+    stored = rejections(device_engine)[0]
+    assert stored.topic == "ikki/v1/stickers/stk-\\x00nul/events"
+    assert "\x00" not in stored.detail
+    assert stored.device_id == "stk-\\x00nul"
+
+
 @pytest.mark.parametrize(
     ("change", "detail"),
     [
@@ -136,15 +156,15 @@ def test_each_rejection_has_its_reason_and_stores_nothing(device_engine):
         ({"state": "ARMED"}, "state must be"),
     ],
 )
-def test_malformed_fields_are_rejected(device_engine, change, detail):
+def test_malformed_fields_are_rejected(sqlite_device_engine, change, detail):
     fields = {**event_fields(DEVICE, 3), **change}
     fields["sig"] = "0" * 64
 
-    result = ingest(device_engine, raw(fields))
+    result = ingest(sqlite_device_engine, raw(fields))
 
     assert result.reason == "invalid_fields"
-    assert detail in rejections(device_engine)[0].detail
-    assert stored_events(device_engine) == []
+    assert detail in rejections(sqlite_device_engine)[0].detail
+    assert stored_events(sqlite_device_engine) == []
 
 
 def test_same_event_twice_is_stored_once(device_engine):
@@ -162,13 +182,13 @@ def test_same_event_twice_is_stored_once(device_engine):
     assert metrics.ingestion_outcomes["duplicate"] == before + 1
 
 
-def test_event_resent_with_new_age_is_a_duplicate(device_engine):
+def test_event_resent_with_new_age_is_a_duplicate(sqlite_device_engine):
     # The journal signs an event again on every sending attempt, with the time it waited.
-    ingest(device_engine, signed_payload(KEY, DEVICE, 12, "opened", age=0))
-    resent = ingest(device_engine, signed_payload(KEY, DEVICE, 12, "opened", age=45_000))
+    ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 12, "opened", age=0))
+    resent = ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 12, "opened", age=45_000))
 
     assert resent.outcome == "duplicate"
-    events = stored_events(device_engine)
+    events = stored_events(sqlite_device_engine)
     assert len(events) == 1
     assert events[0].queued_ms == 0
 
@@ -191,7 +211,7 @@ def test_concurrent_copies_store_one_event(device_engine):
         barrier = threading.Barrier(3)
         outcomes: list[str] = []
 
-        def deliver() -> None:
+        def deliver(barrier=barrier, outcomes=outcomes, payload=payload) -> None:
             barrier.wait()
             outcomes.append(ingest(device_engine, payload).outcome)
 
@@ -205,16 +225,16 @@ def test_concurrent_copies_store_one_event(device_engine):
     assert len(stored_events(device_engine)) == rounds
 
 
-def test_older_event_keeps_newer_state(device_engine):
-    ingest(device_engine, signed_payload(KEY, DEVICE, 5, "armed"))
-    ingest(device_engine, signed_payload(KEY, DEVICE, 3, "heartbeat", state="idle", fw="0.9.0"))
+def test_older_event_keeps_newer_state(sqlite_device_engine):
+    ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 5, "armed"))
+    ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 3, "heartbeat", state="idle", fw="0.9.0"))
 
-    with session_scope(device_engine) as session:
+    with session_scope(sqlite_device_engine) as session:
         device = session.get(Device, DEVICE)
         assert device.state == "armed"
         assert device.last_seq == 5
         assert device.firmware_version == "1.0.0"
-    assert [event.seq for event in stored_events(device_engine)] == [5, 3]
+    assert [event.seq for event in stored_events(sqlite_device_engine)] == [5, 3]
 
 
 # Letters
@@ -250,7 +270,7 @@ def timeline(engine, invoice_id: int) -> list[TimelineEntry]:
         return list(session.exec(statement).all())
 
 
-def test_opened_event_marks_letter_and_calls_listeners(device_engine, linked, listener_calls):
+def test_opened_marks_letter_and_notifies(device_engine, linked, listener_calls):
     received_at = utcnow()
 
     result = ingest(device_engine, signed_payload(KEY, DEVICE, 30, "opened", age=5000), received_at=received_at)
@@ -271,8 +291,8 @@ def test_opened_event_marks_letter_and_calls_listeners(device_engine, linked, li
     assert listener_calls[1] == (DEVICE, later.event_id, "opened", linked.id, result.event_id)
 
 
-def test_unlinked_opened_event_calls_listeners_without_letter(device_engine, listener_calls):
-    result = ingest(device_engine, signed_payload(KEY, DEVICE, 40, "opened"))
+def test_unlinked_opened_passes_no_letter(sqlite_device_engine, listener_calls):
+    result = ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 40, "opened"))
 
     assert result.outcome == "stored"
     assert listener_calls == [(DEVICE, result.event_id, "opened", None, None)]

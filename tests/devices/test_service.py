@@ -55,7 +55,7 @@ def test_key_is_encrypted_at_rest(db_settings):
         assert service.device_key(session.get(Device, "stk-at-rest")) == key
 
 
-def test_key_unreadable_under_another_encryption_key(sqlite_settings, engine):
+def test_key_unreadable_under_other_fernet_key(sqlite_settings, engine):
     with session_scope(engine) as session:
         device, _ = service.register_device(session, device_id="stk-other-key")
     other = sqlite_settings.model_copy(update={"device_key_encryption_key": Fernet.generate_key().decode()})
@@ -81,6 +81,12 @@ def test_register_rejects_bad_device_id(sqlite_settings, engine, device_id):
 def test_register_rejects_backend_username_as_id(sqlite_settings, engine):
     with session_scope(engine) as session, pytest.raises(InvalidInput):
         service.register_device(session, device_id=sqlite_settings.mqtt_username)
+
+
+def test_register_rejects_reserved_prefix(sqlite_settings, engine):
+    for device_id in (sqlite_settings.mqtt_ingest_client_id, "IKKI-anything"):
+        with session_scope(engine) as session, pytest.raises(InvalidInput):
+            service.register_device(session, device_id=device_id)
 
 
 def test_register_rejects_taken_id_and_code(sqlite_settings, engine):
@@ -135,23 +141,37 @@ def test_claim_malformed_code_fails(sqlite_settings, engine, typed):
         service.claim_device(session, owner_id, typed)
 
 
-def test_claim_by_another_owner_fails_and_own_again_succeeds(db_settings):
-    engine = core_db.get_engine(db_settings.database_url)
+@pytest.fixture
+def claimed(sqlite_settings, engine):
+    """A sticker claimed by a first owner, and a second owner."""
     with session_scope(engine) as session:
         first = make_owner(session, "first@example.be")
         second = make_owner(session, "second@example.be")
         device, _ = service.register_device(session)
-        code = device.claim_code
-    with session_scope(engine) as session:
-        service.claim_device(session, first, code)
-        first_claimed_at = session.get(Device, device.device_id).claimed_at
+        service.claim_device(session, first, device.claim_code)
+    return engine, first, second, device
+
+
+def test_claim_of_claimed_sticker_fails(claimed):
+    engine, first, second, device = claimed
 
     with session_scope(engine) as session, pytest.raises(service.StickerAlreadyClaimed):
-        service.claim_device(session, second, code)
+        service.claim_device(session, second, device.claim_code)
+
     with session_scope(engine) as session:
-        again = service.claim_device(session, first, code)
-        assert again.owner_id == first
-        assert again.claimed_at == first_claimed_at
+        assert session.get(Device, device.device_id).owner_id == first
+
+
+def test_claim_own_sticker_again_succeeds(claimed):
+    engine, first, _, device = claimed
+    with session_scope(engine) as session:
+        first_claimed_at = session.get(Device, device.device_id).claimed_at
+
+    with session_scope(engine) as session:
+        again = service.claim_device(session, first, device.claim_code)
+
+    assert again.owner_id == first
+    assert again.claimed_at == first_claimed_at
 
 
 def test_concurrent_claims_have_one_winner(db_settings):
@@ -165,8 +185,8 @@ def test_concurrent_claims_have_one_winner(db_settings):
     def claim(owner_id: int) -> None:
         barrier.wait()
         try:
-            # SQLite fails a read-then-write transaction that loses the race unless the write
-            # lock is taken first; PostgreSQL ignores write_lock.
+            # SQLite fails the read-then-write transaction that loses the race unless it takes
+            # the write lock first. PostgreSQL ignores write_lock.
             with session_scope(engine, write_lock=True) as session:
                 service.claim_device(session, owner_id, device.claim_code)
             outcomes[owner_id] = "claimed"
@@ -189,9 +209,8 @@ def test_concurrent_claims_have_one_winner(db_settings):
 
 
 @pytest.fixture
-def owned(db_settings):
+def owned(sqlite_settings, engine):
     """An owner with one claimed sticker and two letters on one invoice."""
-    engine = core_db.get_engine(db_settings.database_url)
     with session_scope(engine) as session:
         owner_id = make_owner(session)
         device, _ = service.register_device(session, device_id="stk-owned")
@@ -242,7 +261,7 @@ def test_link_needs_owners_sticker_and_letter(owned):
         stranger = make_owner(session, "stranger@example.be")
         strangers_device, _ = service.register_device(session, device_id="stk-stranger")
         service.claim_device(session, stranger, strangers_device.claim_code)
-        unclaimed, _ = service.register_device(session, device_id="stk-unclaimed")
+        service.register_device(session, device_id="stk-unclaimed")
         strangers_letter = make_letter(session, stranger)
 
     cases = [

@@ -1,0 +1,272 @@
+"""The virtual board: real firmware on the MicroPython unix port, a real broker, real time."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import struct
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from simulator.events import EVENTS_TOPIC, STATUS_TOPIC, verify
+from simulator.vboard import FIRMWARE_DIR, LIGHT_OPEN, VirtualBoard, make_config
+
+SAMPLE_RATE = 8000
+CRY_MAX_S = 2.0
+CRY_STOP_DARK_S = 0.5
+DEBOUNCE_MS = 200
+
+
+def _config(device: tuple[str, bytes], port: int, **settings) -> dict:
+    device_id, key = device
+    values = {
+        "arm_delay_s": 0.5,
+        "debounce_ms": DEBOUNCE_MS,
+        "cry_max_s": CRY_MAX_S,
+        "cry_stop_dark_s": CRY_STOP_DARK_S,
+        "volume": 100,
+        "heartbeat_s": 0,
+        "retry_min_s": 0.2,
+        "retry_max_s": 2,
+    }
+    values.update(settings)
+    return make_config(device_id, key.hex(), mqtt_port=port, **values)
+
+
+def _wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout} s")
+        time.sleep(0.02)
+
+
+def _wait_armed_asleep(board: VirtualBoard, timeout: float = 10.0) -> dict:
+    # Armed is written just before deep sleep; wait for the process to end too.
+    _wait_until(lambda: board.state()["state"] == "armed" and board.state()["process"] == "sleeping", timeout, "armed deep sleep")
+    return board.state()
+
+
+def _audio_sessions(board: VirtualBoard) -> list[dict]:
+    return [event for event in board.hardware_events() if event["event"] == "i2s.deinit"]
+
+
+def _wav_samples(board: VirtualBoard, session: dict) -> list[int]:
+    with wave.open(str(board.wav_path)) as stream:
+        assert (stream.getframerate(), stream.getsampwidth(), stream.getnchannels()) == (SAMPLE_RATE, 2, 1)
+        frames = stream.readframes(stream.getnframes())
+    data = frames[session["start_byte"] : session["start_byte"] + session["played_bytes"]]
+    return list(struct.unpack(f"<{len(data) // 2}h", data))
+
+
+def _rms(values: list[int]) -> float:
+    return math.sqrt(sum(value * value for value in values) / len(values))
+
+
+def test_armed_sticker_cries_then_reports_opened(tmp_path: Path, broker, observer, device):
+    device_id, key = device
+    topic = EVENTS_TOPIC.format(device_id=device_id)
+    board = VirtualBoard(tmp_path / "board", _config(device, broker.port))
+    board.install()
+    board.close_envelope()
+    board.start()
+    try:
+        _wait_armed_asleep(board)
+        boot_payloads = observer.wait_for(topic, 1, 5)
+        mark = board.console_size()
+
+        board.open_envelope()
+        board.wait_for_state("crying", 5)
+        payloads = observer.wait_for(topic, 2, 5)
+        board.wait_for_transition("done", CRY_MAX_S + 3, since=mark)
+        board.close_envelope()
+        _wait_armed_asleep(board)
+    finally:
+        board.stop()
+
+    boot = verify(boot_payloads[0], key)
+    opened = verify(payloads[1], key)
+    assert boot["type"] == "boot"
+    assert boot["reset"] == "power_on"
+    assert opened["type"] == "opened"
+    assert opened["dev"] == device_id
+    assert opened["v"] == 1
+    assert opened["fw"] == "0.1.0"
+    assert opened["seq"] > boot["seq"]
+    assert opened["light"] == LIGHT_OPEN
+    assert abs(opened["batt_mv"] - 3900) <= 10
+    assert 0 <= opened["age"] < 3000
+    assert len([payload for payload in observer.on_topic(topic) if b'"opened"' in payload]) == 1
+    assert observer.on_topic(STATUS_TOPIC.format(device_id=device_id))[-1] == b"asleep"
+
+    sessions = _audio_sessions(board)
+    assert len(sessions) == 1
+    samples = _wav_samples(board, sessions[0])
+    assert abs(len(samples) / SAMPLE_RATE - CRY_MAX_S) < 0.15
+    assert _rms(samples) > 5000
+
+    # At volume 100 the speaker plays cry.pcm itself, looped.
+    loop = (FIRMWARE_DIR / "cry.pcm").read_bytes()
+    captured = struct.pack(f"<{len(samples)}h", *samples)
+    start = captured.find(loop[:4096])
+    assert 0 <= start < SAMPLE_RATE // 10 * 2  # within the first 100 ms
+    expected = (loop * 3)[: len(captured) - start]
+    # The amplifier goes off a moment before I2S stops; the speaker is silent then.
+    body = len(expected) - SAMPLE_RATE // 50 * 2  # all but the last 20 ms
+    pairs = zip(captured[start : start + body], expected[:body], strict=True)
+    mismatch = next((i for i, (got, want) in enumerate(pairs) if got != want), None)
+    assert mismatch is None, f"captured sound differs from cry.pcm at {(start + (mismatch or 0)) / 2 / SAMPLE_RATE:.3f} s"
+    last_samples = struct.unpack(f"<{(len(expected) - body) // 2}h", captured[start + body :])
+    expected_last = struct.unpack(f"<{(len(expected) - body) // 2}h", expected[body:])
+    assert all(got in (want, 0) for got, want in zip(last_samples, expected_last, strict=True))
+
+
+def test_cry_starts_before_journal_and_network(tmp_path: Path, broker, observer, device):
+    board = VirtualBoard(tmp_path / "board", _config(device, broker.port))
+    board.install()
+    board.close_envelope()
+    board.start()
+    try:
+        _wait_armed_asleep(board)
+        mark = board.console_size()
+        board.open_envelope()
+        board.wait_for_transition("done", CRY_MAX_S + 3, since=mark)
+    finally:
+        board.stop()
+
+    wake_boot = next(event["boot"] for event in board.hardware_events() if event["event"] == "i2s.init")
+    events = [event for event in board.hardware_events() if event["boot"] == wake_boot]
+    names = [event["event"] for event in events]
+    assert names.index("i2s.first_write") < names.index("wlan.active")
+    console = [entry["event"] + ":" + str(entry.get("state", entry.get("type", ""))) for entry in board.console_events(mark)]
+    assert console.index("state:crying") < console.index("event.recorded:opened") < console.index("wifi.connect:")
+
+
+def test_flash_of_light_does_not_trigger_but_opening_does(tmp_path: Path, broker, observer, device):
+    device_id, key = device
+    topic = EVENTS_TOPIC.format(device_id=device_id)
+    board = VirtualBoard(tmp_path / "board", _config(device, broker.port))
+    board.install()
+    board.close_envelope()
+    board.start()
+    try:
+        boots = _wait_armed_asleep(board)["boots"]
+        mark = board.console_size()
+
+        board.open_envelope()
+        time.sleep(0.05)
+        board.close_envelope()
+        # The flash wakes the chip; the firmware must ignore it and sleep again.
+        _wait_until(lambda: board.state()["boots"] > boots, 2, "wake-up by the flash")
+        _wait_armed_asleep(board)
+        flash_events = board.console_events(mark)
+
+        mark = board.console_size()
+        board.open_envelope()
+        time.sleep(0.5)
+        board.close_envelope()
+        board.wait_for_transition("done", 5, since=mark)
+        opening_events = board.console_events(mark)
+        payloads = observer.wait_for(topic, 2, 5)
+    finally:
+        board.stop()
+
+    assert [entry["event"] for entry in flash_events if entry["event"] in ("wake.ignored", "cry.stop")] == ["wake.ignored"]
+    assert not [entry for entry in flash_events if entry.get("state") == "crying"]
+    assert [verify(payload, key)["type"] for payload in payloads] == ["boot", "opened"]
+
+    stop = next(entry for entry in opening_events if entry["event"] == "cry.stop")
+    assert stop["reason"].startswith("dark for")
+    # Light 500 ms, minus the 200 ms debounce, plus 500 ms of dark: about 0.8 s.
+    samples = _wav_samples(board, _audio_sessions(board)[0])
+    assert 0.6 < len(samples) / SAMPLE_RATE < 1.2
+
+
+def test_power_cut_keeps_journal_and_sequence(tmp_path: Path, broker, observer, device):
+    device_id, key = device
+    topic = EVENTS_TOPIC.format(device_id=device_id)
+    board = VirtualBoard(tmp_path / "board", _config(device, broker.port))
+    board.install()
+    board.close_envelope()
+    board.start()
+    try:
+        _wait_armed_asleep(board)
+        observer.wait_for(topic, 1, 5)
+        broker.stop()
+
+        mark = board.console_size()
+        board.open_envelope()
+        board.wait_for_state("crying", 5)
+        _wait_until(
+            lambda: any(entry["event"] == "report.retry" for entry in board.console_events(mark)),
+            5,
+            "a failed delivery of the opened event",
+        )
+        # The board stays off while the broker and the observer come back.
+        board.power_cut(off_s=3.0)
+        broker.start()
+        observer.wait_subscribed(2.5)
+        assert board.state()["power"] == "off"
+        payloads = observer.wait_for(topic, 3, 10)
+    finally:
+        board.stop()
+
+    events = [verify(payload, key) for payload in observer.on_topic(topic)]
+    assert [event["type"] for event in events] == ["boot", "opened", "boot"]
+    assert events[0]["seq"] < events[1]["seq"] < events[2]["seq"]
+    assert events[2]["reset"] == "power_on"
+    # The RTC restarted with the power, so the device cannot know the age.
+    assert events[1]["age"] == 0
+    assert len(payloads) == 3
+
+
+def test_heartbeat_wakes_armed_sticker_on_timer(tmp_path: Path, broker, observer, device):
+    device_id, key = device
+    topic = EVENTS_TOPIC.format(device_id=device_id)
+    board = VirtualBoard(tmp_path / "board", _config(device, broker.port, heartbeat_s=1))
+    board.install()
+    board.close_envelope()
+    board.start()
+    try:
+        payloads = observer.wait_for(topic, 3, 8)
+        state = _wait_armed_asleep(board)
+    finally:
+        board.stop()
+
+    events = [verify(payload, key) for payload in payloads]
+    assert [event["type"] for event in events[:3]] == ["boot", "heartbeat", "heartbeat"]
+    assert events[1]["state"] in ("arming", "armed")
+    assert events[1]["seq"] < events[2]["seq"]
+    assert state["sleep"]["timer_ms"] > 0
+    assert "--- vboard: boot 3: reset cause deepsleep, wake reason timer" in board.console_path.read_text()
+
+
+def test_unprovisioned_board_says_so_from_background_thread(micropython_available, tmp_path: Path):
+    board = VirtualBoard(tmp_path / "board")
+    board.install()
+
+    # The web app supervises its demo sticker from a worker thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(board.start).result()
+    try:
+        state = board.wait_for_state("unprovisioned", 5)
+        _wait_until(lambda: board.state()["process"] == "halted", 5, "halted at the REPL")
+    finally:
+        board.stop()
+
+    assert state["reason"] == "no config.json on flash"
+    assert board.state()["state"] == "off"
+
+
+def test_second_supervisor_is_rejected(micropython_available, tmp_path: Path):
+    board = VirtualBoard(tmp_path / "board")
+    board.install()
+    board.start()
+    try:
+        with pytest.raises(RuntimeError, match="already supervised"):
+            VirtualBoard(tmp_path / "board").start()
+    finally:
+        board.stop()
