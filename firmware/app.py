@@ -1,8 +1,9 @@
 # The sticker application: the state machine from reset to deep sleep.
 #
 # States: unprovisioned, idle (awake in light, or asleep until dark), arming
-# (awake in the dark), armed (deep sleep until light), crying, reporting, done,
-# and error (an unexpected exception; the board resets after a pause).
+# (awake in the dark), armed (deep sleep until light), crying, reporting and
+# done. The state "error" marks an unexpected exception, after which the board
+# resets.
 #
 # Every state change is logged with its reason and written through the board
 # module to RTC memory, where the virtual board and the REPL can read it.
@@ -11,13 +12,14 @@
 import gc
 import sys
 
+from micropython import const
+
 import config as config_module
 import log
 from board import DEFAULT_PINMAP, Board
 from cry import CryPlayer
 from journal import Journal
 from light import LightSensor
-from micropython import const
 from reporter import Reporter
 from seqno import SequenceStore
 from signing import Signer
@@ -42,7 +44,9 @@ class App:
         # The state stored before this reset, e.g. "armed" before a wake-up.
         self.previous_state = board.retained.get("st")
         self.state = None
-        self.sensor = LightSensor(board.light_level, config.light_threshold, config.light_hysteresis, config.debounce_ms)
+        self.sensor = LightSensor(
+            board.light_level, config.light_threshold, config.light_hysteresis, config.debounce_ms
+        )
         self.player = CryPlayer(board, config.volume)
         self.sequence = SequenceStore(resume=board.retained.get("sq", 0))
         self.journal = Journal()
@@ -66,7 +70,14 @@ class App:
         board = self.board
         cause = board.reset_cause()
         wake = board.wake_reason()
-        log.info("boot", reset=cause, wake=wake, stored_state=self.previous_state, fw=FW_VERSION, pending=len(self.journal))
+        log.info(
+            "boot",
+            reset=cause,
+            wake=wake,
+            stored_state=self.previous_state,
+            fw=FW_VERSION,
+            pending=len(self.journal),
+        )
 
         if cause != "deepsleep":
             self.schedule_heartbeat()
@@ -92,8 +103,17 @@ class App:
             light = self.sensor.sample(now)
             if not self.sensor.raw_light:
                 held_ms = 0 if onset_ms is None else now - onset_ms
-                log.info("wake.ignored", light_ms=held_ms, debounce_ms=self.config.debounce_ms, level=self.sensor.level)
-                self.sleep("armed", "light for %d ms, shorter than the %d ms debounce" % (held_ms, self.config.debounce_ms))
+                log.info(
+                    "wake.ignored",
+                    light_ms=held_ms,
+                    debounce_ms=self.config.debounce_ms,
+                    level=self.sensor.level,
+                )
+                self.sleep(
+                    "armed",
+                    "light for %d ms, shorter than the %d ms debounce"
+                    % (held_ms, self.config.debounce_ms),
+                )
             if onset_ms is None:
                 onset_ms = now
             if light:
@@ -108,7 +128,9 @@ class App:
         now = board.uptime_ms()
         self.sensor.reset(now, stable=not armed)
         if len(self.journal):
-            self.set_state("reporting", "timer wake-up, %d events in the journal" % len(self.journal))
+            self.set_state(
+                "reporting", "timer wake-up, %d events in the journal" % len(self.journal)
+            )
         deadline = now + self.config.report_window_ms
         while len(self.journal) and board.uptime_ms() < deadline:
             if self.reporter.retry_wait_ms() > _STAY_AWAKE_FOR_RETRY_MS:
@@ -134,6 +156,7 @@ class App:
         config = self.config
         self.sensor.reset(board.uptime_ms())
         self.set_state("idle" if self.sensor.light else "arming", reason)
+        armed_recorded = False
         while True:
             now = board.uptime_ms()
             light = self.sensor.sample(now)
@@ -146,8 +169,14 @@ class App:
             else:
                 if self.state != "arming":
                     self.set_state("arming", "dark for %d ms" % held_ms)
-                if held_ms >= config.arm_delay_ms and self.ready_to_sleep():
-                    self.sleep("armed", "dark for %d ms" % held_ms)
+                    armed_recorded = False
+                if held_ms >= config.arm_delay_ms:
+                    if not armed_recorded:
+                        # Tells the freelancer that the letter is in its envelope.
+                        self.record("armed", {"batt_mv": board.battery_mv()})
+                        armed_recorded = True
+                    if self.ready_to_sleep():
+                        self.sleep("armed", "dark for %d ms" % held_ms)
             self.heartbeat_if_due()
             self.reporter.step()
             board.sleep_ms(_AWAKE_POLL_MS)
@@ -172,13 +201,29 @@ class App:
 
         wake_on_light = mode == "armed"
         if board.light_pin() == (1 if wake_on_light else 0):
-            log.warning("sleep.wake_pin_already_set", mode=mode, pin=board.light_pin(), level=board.light_level())
+            log.warning(
+                "sleep.wake_pin_already_set",
+                mode=mode,
+                pin=board.light_pin(),
+                level=board.light_level(),
+            )
             wake_on_light = None
-            timer_ms = _PIN_ALREADY_SET_SLEEP_MS if not timer_ms else min(timer_ms, _PIN_ALREADY_SET_SLEEP_MS)
+            timer_ms = (
+                _PIN_ALREADY_SET_SLEEP_MS
+                if not timer_ms
+                else min(timer_ms, _PIN_ALREADY_SET_SLEEP_MS)
+            )
 
         self.set_state(mode, reason)
-        log.info("sleep", mode=mode, wake_on_light=wake_on_light, timer_ms=timer_ms, pending=len(self.journal))
         gc.collect()
+        log.info(
+            "sleep",
+            mode=mode,
+            wake_on_light=wake_on_light,
+            timer_ms=timer_ms,
+            pending=len(self.journal),
+            mem_free=gc.mem_free(),
+        )
         board.deep_sleep(wake_on_light, timer_ms)
 
     # Crying
@@ -209,13 +254,23 @@ class App:
                 self.sensor.sample(now)
                 if now - started_ms >= config.cry_max_ms:
                     reason = "cried for the maximum of %d ms" % config.cry_max_ms
-                elif not self.sensor.raw_light and self.sensor.raw_held_ms(now) >= config.cry_stop_dark_ms:
+                elif (
+                    not self.sensor.raw_light
+                    and self.sensor.raw_held_ms(now) >= config.cry_stop_dark_ms
+                ):
                     reason = "dark for %d ms" % self.sensor.raw_held_ms(now)
                 else:
+                    # NOTE: a network step that blocks longer than the 0.5 s
+                    # I2S buffer (a socket timeout is 5 s) breaks up the sound.
                     self.reporter.step()
         finally:
             self.player.stop()
-        log.info("cry.stop", reason=reason, cried_ms=board.uptime_ms() - started_ms, sound_bytes=self.player.bytes_played)
+        log.info(
+            "cry.stop",
+            reason=reason,
+            cried_ms=board.uptime_ms() - started_ms,
+            sound_bytes=self.player.bytes_played,
+        )
         gc.collect()
 
         self.report_after_cry()
@@ -232,7 +287,9 @@ class App:
                 self.reporter.step()
                 board.sleep_ms(_REPORT_POLL_MS)
         if len(self.journal):
-            self.set_state("done", "%d events left in the journal for a later retry" % len(self.journal))
+            self.set_state(
+                "done", "%d events left in the journal for a later retry" % len(self.journal)
+            )
         else:
             self.set_state("done", "all events delivered")
 
@@ -244,10 +301,12 @@ class App:
         now = board.uptime_ms()
         if up_ms is None:
             up_ms = now
+
         seq = self.sequence.next()
         # Saved before the number is used, so a wake-up resumes after it.
         board.retained["sq"] = self.sequence.peek()
         board.save_retained()
+
         record = {
             "seq": seq,
             "type": event_type,
@@ -263,7 +322,13 @@ class App:
             return
         if dropped_seq:
             log.warning("journal.full", dropped_seq=dropped_seq, dropped_total=self.journal.dropped)
-        log.info("event.recorded", seq=record["seq"], type=event_type, up=up_ms, pending=len(self.journal))
+        log.info(
+            "event.recorded",
+            seq=record["seq"],
+            type=event_type,
+            up=up_ms,
+            pending=len(self.journal),
+        )
 
     def schedule_heartbeat(self):
         if self.config.heartbeat_ms:
@@ -310,7 +375,7 @@ def main():
 
     try:
         App(board, config).run()
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - the last resort, logged and followed by a reset
         # Last resort: show the error, then reset instead of hanging awake.
         sys.print_exception(error)
         log.error("crashed", error=repr(error))

@@ -48,7 +48,9 @@ class Board:
         self.pins = pins
         self._light_adc = machine.ADC(machine.Pin(pins.LIGHT_ADC_PIN), atten=machine.ADC.ATTN_11DB)
         self._light_pin = machine.Pin(pins.LIGHT_WAKE_PIN, machine.Pin.IN)
-        self._battery_adc = machine.ADC(machine.Pin(pins.BATTERY_ADC_PIN), atten=machine.ADC.ATTN_11DB)
+        self._battery_adc = machine.ADC(
+            machine.Pin(pins.BATTERY_ADC_PIN), atten=machine.ADC.ATTN_11DB
+        )
         self._amp = machine.Pin(pins.AMP_ENABLE_PIN, machine.Pin.OUT, value=0)
         self._i2s = None
         self._wlan = None
@@ -60,7 +62,7 @@ class Board:
     def uptime_ms(self):
         # Milliseconds since the Board was created. ticks_ms wraps after about
         # 12 days (2**30 ms), so the sum stays right only while this is called
-        # at least every 6 days; the main loops call it every few ms.
+        # at least every 6 days. The main loops call it every few ms.
         now = time.ticks_ms()
         self._uptime_ms += time.ticks_diff(now, self._last_ticks)
         self._last_ticks = now

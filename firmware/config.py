@@ -27,7 +27,7 @@ DEFAULTS = {
     "board": "esp32s3_ref",
 }
 
-_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 _HEX_CHARS = "0123456789abcdefABCDEF"
 
 
@@ -42,7 +42,9 @@ def _is_number(value):
 def _seconds_to_ms(data, name, low, high):
     value = data[name]
     if not _is_number(value) or value < low or value > high:
-        raise ConfigError("%s must be a number of seconds from %s to %s, got %r" % (name, low, high, value))
+        raise ConfigError(
+            "%s must be a number of seconds from %s to %s, got %r" % (name, low, high, value)
+        )
     return int(value * 1000)
 
 
@@ -67,18 +69,20 @@ class Config:
         for name in ("device_id", "key", "mqtt_host"):
             if name not in data:
                 raise ConfigError("missing key %s" % name)
-        merged = {}
-        for name in DEFAULTS:
-            merged[name] = DEFAULTS[name]
-        for name in data:
-            merged[name] = data[name]
+        merged = dict(DEFAULTS)
+        merged.update(data)
 
+        # The device id is also an MQTT topic level and user name: 3 to 64
+        # letters, digits, "_" or "-", starting with a letter or digit.
         device_id = merged["device_id"]
-        if not isinstance(device_id, str) or not 1 <= len(device_id) <= 64:
-            raise ConfigError("device_id must be a string of 1 to 64 characters")
-        for char in device_id:
-            if char not in _ID_CHARS:
-                raise ConfigError("device_id may only contain letters, digits, '-', '_' and '.', got %r" % device_id)
+        if not isinstance(device_id, str) or not 3 <= len(device_id) <= 64:
+            raise ConfigError("device_id must be a string of 3 to 64 characters")
+        for index, char in enumerate(device_id):
+            if char not in _ID_CHARS or (index == 0 and char in "-_"):
+                raise ConfigError(
+                    "device_id must start with a letter or digit and contain only letters, "
+                    "digits, '_' and '-', got %r" % device_id
+                )
         self.device_id = device_id
 
         key_hex = merged["key"]

@@ -41,7 +41,7 @@ class CryPlayer:
         return self._stream is not None
 
     def start(self):
-        self._stream = open(self._path, "rb")
+        self._stream = open(self._path, "rb")  # noqa: SIM115 - open while the cry plays; stop() closes it
         self.bytes_played = 0
         self._board.audio_start(SAMPLE_RATE, SAMPLE_BITS, I2S_BUFFER_BYTES)
 

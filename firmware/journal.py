@@ -2,10 +2,10 @@
 # removed only after the broker acknowledged the event (PUBACK).
 #
 # Each record is written to a temporary file and then renamed, so a power cut
-# leaves either the whole record or none of it. The journal is bounded: when
-# it is full, a new event pushes out the oldest event that is not "opened"
-# (or the oldest of all when every event is "opened"), and the count of
-# dropped events is kept on flash and reported with the next events.
+# leaves either the whole record or none of it. The journal is bounded. When
+# it is full, a new event pushes out the oldest event that is not "opened",
+# or the oldest of all when every event is "opened". The count of dropped
+# events is kept on flash and reported with the next events.
 import errno
 import json
 import os
@@ -59,7 +59,9 @@ class Journal:
         # Return the sequence number of a record dropped to make room, or 0.
         seq = record["seq"]
         if self._seqs and seq <= self._seqs[-1]:
-            raise ValueError("journal seq %d is not above %d" % (seq, self._seqs[-1]))
+            raise ValueError(
+                "journal record seq %d must be above the last seq %d" % (seq, self._seqs[-1])
+            )
         dropped_seq = 0
         if len(self._seqs) >= self.capacity:
             dropped_seq = self._pick_victim()

@@ -166,7 +166,7 @@ class MQTTClient:
             left -= chunk
         return packet_type, length
 
-    def _wait_for(self, expected_type, packet_id, what):
+    def _wait_for(self, expected_type, packet_id, description):
         # Read packets until one of expected_type (with this packet id, when
         # not None) arrives, or the client timeout passes.
         deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
@@ -175,7 +175,7 @@ class MQTTClient:
                 packet_type, length = self._read_packet(deadline)
             except OSError as error:
                 if error.errno in (errno.ETIMEDOUT, errno.EAGAIN):
-                    raise MQTTError("%s timed out after %d ms" % (what, self.timeout_ms))
+                    raise MQTTError("%s timed out after %d ms" % (description, self.timeout_ms))
                 raise
             kind = packet_type & 0xF0
             if kind != expected_type:
@@ -214,7 +214,18 @@ class MQTTClient:
                 flags |= 0x40
                 payload.append(_encode_string(self.password))
         variable_header = bytes(
-            (0, 4, 0x4D, 0x51, 0x54, 0x54, _PROTOCOL_LEVEL, flags, self.keepalive_s >> 8, self.keepalive_s & 0xFF)
+            (
+                0,
+                4,
+                0x4D,
+                0x51,
+                0x54,
+                0x54,
+                _PROTOCOL_LEVEL,
+                flags,
+                self.keepalive_s >> 8,
+                self.keepalive_s & 0xFF,
+            )
         )
         body = variable_header + b"".join(payload)
         self._tx_length = 0

@@ -1,15 +1,16 @@
 # Delivery of journaled events: Wi-Fi, MQTT connection, signing at send time
 # and QoS 1 publishing, oldest event first. An event leaves the journal only
-# after its PUBACK. Failures back off exponentially (with jitter) up to
-# retry_max; the failure count is kept in RTC memory, so the backoff goes on
+# after its PUBACK. Failures back off exponentially, with jitter, up to
+# retry_max. The failure count is kept in RTC memory, so the backoff goes on
 # growing across deep sleeps.
 #
 # step() does at most one bounded piece of work, so the crying loop and the
 # light sensor keep running between two calls.
 import gc
 
-import log
 from micropython import const
+
+import log
 from mqtt import MQTTClient, MQTTError
 from signing import mqtt_password
 from version import FW_VERSION
@@ -134,7 +135,9 @@ class Reporter:
         if now - self._wifi_started_ms > _WIFI_TIMEOUT_MS:
             self._wifi_started_ms = None
             self._board.wifi_stop()
-            raise ReportError("Wi-Fi %r not connected after %d ms" % (self._config.wifi_ssid, _WIFI_TIMEOUT_MS))
+            raise ReportError(
+                "Wi-Fi %r not connected after %d ms" % (self._config.wifi_ssid, _WIFI_TIMEOUT_MS)
+            )
         return False
 
     def _connect(self):
@@ -151,7 +154,7 @@ class Reporter:
         try:
             fields = self.fields_for(record)
             payload = self._signer.payload(fields)
-        except (KeyError, ValueError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             # A record that cannot be encoded never will be: drop it, count it.
             log.error("journal.invalid_record", seq=record.get("seq"), error=repr(error))
             self._journal.discard(record["seq"])
@@ -163,7 +166,13 @@ class Reporter:
         if self.failures:
             self._board.retained["fails"] = 0
             self._board.save_retained()
-        log.info("event.delivered", seq=record["seq"], type=record["type"], age=fields["age"], left=len(self._journal))
+        log.info(
+            "event.delivered",
+            seq=record["seq"],
+            type=record["type"],
+            age=fields["age"],
+            left=len(self._journal),
+        )
         gc.collect()
         return True
 
@@ -174,7 +183,14 @@ class Reporter:
         self._board.save_retained()
         delay = self.backoff_ms(failures)
         self._next_attempt_ms = now + delay
-        log.warning("report.retry", stage=stage, error=repr(error), failures=failures, delay_ms=delay, pending=len(self._journal))
+        log.warning(
+            "report.retry",
+            stage=stage,
+            error=repr(error),
+            failures=failures,
+            delay_ms=delay,
+            pending=len(self._journal),
+        )
 
     def _keep_alive(self):
         if not self._client.connected:

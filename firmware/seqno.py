@@ -1,11 +1,11 @@
 # Event sequence numbers that never repeat, even across resets and power cuts.
 #
-# Flash holds a ceiling: every number below it may have been used. The store
+# Flash stores a ceiling: every number below it may have been used. The store
 # hands out numbers only below a ceiling that is already on flash, and raises
 # the ceiling by a whole block at a time, so a power cut skips the rest of a
 # block but never reuses a number. The ceiling is written alternately to two
 # slot files, each with a CRC-32, so a write torn by a power cut leaves the
-# other slot, which holds the previous ceiling, readable.
+# other slot, which contains the previous ceiling, readable.
 #
 # Across deep sleep the application keeps the next unused number in RTC
 # memory and passes it back as `resume`, so a wake-up does not skip the rest

@@ -95,16 +95,16 @@ def canonical_json(fields):
     parts = []
     for name in sorted(fields):
         if not isinstance(name, str):
-            raise ValueError("event field names must be strings: %r" % (name,))
+            raise TypeError("event field names must be strings: %r" % (name,))
         value = fields[name]
         if type(value) is bool:
-            raise ValueError("event field %s must be int or str, not bool" % name)
+            raise TypeError("event field %s must be int or str, not bool" % name)
         if isinstance(value, int):
             encoded = str(value)
         elif isinstance(value, str):
             encoded = _json_string(value)
         else:
-            raise ValueError("event field %s must be int or str: %r" % (name, value))
+            raise TypeError("event field %s must be int or str: %r" % (name, value))
         parts.append(_json_string(name) + ":" + encoded)
     return "{" + ",".join(parts) + "}"
 

@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 import structlog
 
@@ -45,7 +46,9 @@ def wait_for_port(port: int, timeout: float = _START_TIMEOUT_S) -> None:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise BrokerError(f"no broker accepting connections on {HOST}:{port} after {timeout} s") from None
+                raise BrokerError(
+                    f"no broker accepting connections on {HOST}:{port} after {timeout} s"
+                ) from None
             time.sleep(0.02)
 
 
@@ -63,7 +66,12 @@ class MosquittoBroker:
     clients are allowed.
     """
 
-    def __init__(self, port: int | None = None, users: dict[str, str] | None = None, workdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        users: dict[str, str] | None = None,
+        workdir: Path | None = None,
+    ) -> None:
         binary = mosquitto_binary()
         if binary is None:
             raise BrokerError(f"mosquitto was not found: {MOSQUITTO_HINT}")
@@ -90,7 +98,9 @@ class MosquittoBroker:
         ]
         if self.users:
             password_file = self.workdir / "passwords"
-            password_file.write_text("".join(f"{user}:{password}\n" for user, password in self.users.items()))
+            password_file.write_text(
+                "".join(f"{user}:{password}\n" for user, password in self.users.items())
+            )
             password_file.chmod(0o600)
             passwd = shutil.which("mosquitto_passwd")
             if passwd is None:
@@ -104,7 +114,7 @@ class MosquittoBroker:
         config.write_text("\n".join(lines) + "\n")
         return config
 
-    def start(self) -> MosquittoBroker:
+    def start(self) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
         self._process = subprocess.Popen(
@@ -133,7 +143,7 @@ class MosquittoBroker:
             process.stderr.close()
         log.info("broker.stopped", kind="mosquitto", port=self.port)
 
-    def __enter__(self) -> MosquittoBroker:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -151,7 +161,7 @@ class AmqttBroker:
         self._thread: threading.Thread | None = None
         self._broker = None
 
-    def start(self) -> AmqttBroker:
+    def start(self) -> Self:
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -163,7 +173,9 @@ class AmqttBroker:
             asyncio.set_event_loop(loop)
             config = {
                 "listeners": {"default": {"type": "tcp", "bind": f"{HOST}:{self.port}"}},
-                "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+                "plugins": {
+                    "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+                },
             }
 
             async def open_broker() -> None:
@@ -172,7 +184,7 @@ class AmqttBroker:
 
             try:
                 loop.run_until_complete(open_broker())
-            except BaseException as error:  # handed to start() in the caller's thread
+            except Exception as error:  # noqa: BLE001 - raised again by start() in the caller's thread
                 failure.append(error)
                 ready.set()
                 loop.close()
@@ -202,7 +214,7 @@ class AmqttBroker:
         thread.join(10)
         log.info("broker.stopped", kind="amqtt", port=self.port)
 
-    def __enter__(self) -> AmqttBroker:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -212,7 +224,9 @@ class AmqttBroker:
 class Subscriber:
     """A paho-mqtt client that records every message on `topics` (for observers and tests)."""
 
-    def __init__(self, port: int, topics: list[str], user: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self, port: int, topics: list[str], user: str | None = None, password: str | None = None
+    ) -> None:
         import paho.mqtt.client as paho
 
         self.port = port
@@ -220,7 +234,9 @@ class Subscriber:
         self.messages: list[tuple[str, bytes, bool]] = []
         self._condition = threading.Condition()
         self._subscribed = threading.Event()
-        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"observer-{time.monotonic_ns()}")
+        self._client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2, client_id=f"observer-{time.monotonic_ns()}"
+        )
         if user is not None:
             self._client.username_pw_set(user, password)
         self._client.reconnect_delay_set(min_delay=0.1, max_delay=1)
@@ -245,14 +261,16 @@ class Subscriber:
     def wait_subscribed(self, timeout: float) -> None:
         """Wait until the subscription is in place, for example after the broker restarted."""
         if not self._subscribed.wait(timeout):
-            raise BrokerError(f"subscriber not subscribed to {self.topics} on {HOST}:{self.port} after {timeout} s")
+            raise BrokerError(
+                f"subscriber not subscribed to {self.topics} on {HOST}:{self.port} after {timeout} s"
+            )
 
     def _on_message(self, client, userdata, message) -> None:
         with self._condition:
             self.messages.append((message.topic, bytes(message.payload), bool(message.retain)))
             self._condition.notify_all()
 
-    def start(self, timeout: float = _START_TIMEOUT_S) -> Subscriber:
+    def start(self, timeout: float = _START_TIMEOUT_S) -> Self:
         self._client.connect(HOST, self.port)
         self._client.loop_start()
         try:
@@ -268,22 +286,28 @@ class Subscriber:
 
     def on_topic(self, topic: str) -> list[bytes]:
         with self._condition:
-            return [payload for message_topic, payload, _ in self.messages if message_topic == topic]
+            return [
+                payload for message_topic, payload, _ in self.messages if message_topic == topic
+            ]
 
     def wait_for(self, topic: str, count: int, timeout: float) -> list[bytes]:
         """Wait until `count` messages arrived on `topic`; return all of them."""
         deadline = time.monotonic() + timeout
         with self._condition:
             while True:
-                payloads = [payload for message_topic, payload, _ in self.messages if message_topic == topic]
+                payloads = [
+                    payload for message_topic, payload, _ in self.messages if message_topic == topic
+                ]
                 if len(payloads) >= count:
                     return payloads
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"{len(payloads)} of {count} messages on {topic} after {timeout} s")
+                    raise TimeoutError(
+                        f"{len(payloads)} of {count} messages on {topic} after {timeout} s"
+                    )
                 self._condition.wait(remaining)
 
-    def __enter__(self) -> Subscriber:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,9 +1,9 @@
 """`sticker` commands: run and control virtual crying-invoice stickers.
 
-    sticker run DIR --config sticker.json   # supervise a board in the foreground
-    sticker close DIR                       # from another shell: envelope closed (dark)
-    sticker open DIR                        # envelope opened (light): the sticker cries
-    sticker state DIR                       # firmware state and supervisor status
+sticker run DIR --config sticker.json   # supervise a board in the foreground
+sticker close DIR                       # from another shell: envelope closed (dark)
+sticker open DIR                        # envelope opened (light): the sticker cries
+sticker state DIR                       # firmware state and supervisor status
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ _DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_t
 
 def _existing_board(directory: Path) -> VirtualBoard:
     if not (directory / "hardware.json").exists():
-        raise click.ClickException(f"no virtual board in {directory}: start one with `sticker run {directory}`")
+        raise click.ClickException(
+            f"no virtual board in {directory}: start one with `sticker run {directory}`"
+        )
     return VirtualBoard(directory)
 
 

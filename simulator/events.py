@@ -12,7 +12,16 @@ from typing import Any
 
 EVENTS_TOPIC = "ikki/v1/stickers/{device_id}/events"
 STATUS_TOPIC = "ikki/v1/stickers/{device_id}/status"
-REQUIRED_FIELDS = {"v": int, "dev": str, "seq": int, "type": str, "up": int, "age": int, "fw": str, "sig": str}
+REQUIRED_FIELDS = {
+    "v": int,
+    "dev": str,
+    "seq": int,
+    "type": str,
+    "up": int,
+    "age": int,
+    "fw": str,
+    "sig": str,
+}
 
 
 class InvalidEvent(ValueError):

@@ -24,7 +24,9 @@ def micropython_executable() -> Path:
     found = shutil.which("micropython")
     if found:
         return Path(found)
-    raise MicroPythonMissing(f"the MicroPython unix port (micropython) was not found: {INSTALL_HINT}")
+    raise MicroPythonMissing(
+        f"the MicroPython unix port (micropython) was not found: {INSTALL_HINT}"
+    )
 
 
 def mpy_cross_executable() -> Path:

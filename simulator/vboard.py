@@ -36,7 +36,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import structlog
 
@@ -70,7 +70,11 @@ WAKE_REASON_NAMES = {NO_WAKE: "none", PIN_WAKE: "pin", EXT1_WAKE: "ext1", TIMER_
 LIGHT_OPEN = 40000
 LIGHT_CLOSED = 150
 DEFAULT_BATTERY_MV = 3900
-DEFAULT_HEAP_SIZE = "512K"
+# MicroPython heap of the interpreter. On the x86-64 unix port, with its
+# modules compiled from source, the firmware ran a boot and cry cycle in 160K
+# but not in 128K. 256K leaves room for the simulated hardware, which shares
+# the heap.
+DEFAULT_HEAP_SIZE = "256K"
 
 _POLL_S = 0.005
 _STOP_TIMEOUT_S = 10.0
@@ -104,10 +108,18 @@ def read_pinmap(path: Path) -> dict[str, int]:
     """Read the integer constants of a pin map module without importing it."""
     values: dict[str, int] = {}
     for node in ast.parse(path.read_text()).body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             continue
         value = node.value
-        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "const":
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id == "const"
+        ):
             value = value.args[0]
         if isinstance(value, ast.Constant) and isinstance(value.value, int):
             values[node.targets[0].id] = value.value
@@ -124,9 +136,20 @@ def firmware_defaults(firmware_dir: Path = FIRMWARE_DIR) -> dict[str, Any]:
     raise VirtualBoardError(f"no DEFAULTS in {firmware_dir / 'config.py'}")
 
 
-def make_config(device_id: str, key_hex: str, mqtt_host: str = "127.0.0.1", mqtt_port: int = 1883, **settings: Any) -> dict[str, Any]:
+def make_config(
+    device_id: str,
+    key_hex: str,
+    mqtt_host: str = "127.0.0.1",
+    mqtt_port: int = 1883,
+    **settings: Any,
+) -> dict[str, Any]:
     """Return a config.json object for a virtual sticker; settings override the firmware defaults."""
-    config: dict[str, Any] = {"device_id": device_id, "key": key_hex, "mqtt_host": mqtt_host, "mqtt_port": mqtt_port}
+    config: dict[str, Any] = {
+        "device_id": device_id,
+        "key": key_hex,
+        "mqtt_host": mqtt_host,
+        "mqtt_port": mqtt_port,
+    }
     config.update(settings)
     return config
 
@@ -136,7 +159,11 @@ def parse_console_line(line: str) -> dict[str, Any] | None:
     match = _LOG_LINE.match(line)
     if match is None:
         return None
-    entry: dict[str, Any] = {"up": int(match.group(1)), "level": match.group(2), "event": match.group(3)}
+    entry: dict[str, Any] = {
+        "up": int(match.group(1)),
+        "level": match.group(2),
+        "event": match.group(3),
+    }
     for name, raw in _LOG_FIELD.findall(match.group(4)):
         if raw[:1] in ("'", '"'):
             try:
@@ -161,7 +188,7 @@ def _pid_alive(pid: int) -> bool:
 class VirtualBoard:
     """One virtual sticker, kept in `directory`.
 
-    The supervising instance calls install() and start(); any instance on the
+    The supervising instance calls install() and start(). Any instance on the
     same directory, in any process, can use the controls (open_envelope(),
     set_light(), ...) and read state().
     """
@@ -267,7 +294,9 @@ class VirtualBoard:
             },
         )
         if not self._file("inputs.json").exists():
-            self._write_json("inputs.json", {"light": LIGHT_OPEN, "battery_mv": DEFAULT_BATTERY_MV, "wifi": True})
+            self._write_json(
+                "inputs.json", {"light": LIGHT_OPEN, "battery_mv": DEFAULT_BATTERY_MV, "wifi": True}
+            )
 
     # Controls (any process)
 
@@ -311,7 +340,9 @@ class VirtualBoard:
         """Return the level of an input pin while the chip sleeps (0 when unconnected)."""
         hardware = self._read_json("hardware.json", {})
         if hardware.get("pins", {}).get("light_wake") == gpio:
-            return 1 if int(self.inputs().get("light", 0)) >= hardware["comparator_threshold"] else 0
+            return (
+                1 if int(self.inputs().get("light", 0)) >= hardware["comparator_threshold"] else 0
+            )
         return 0
 
     # State (any process)
@@ -319,7 +350,9 @@ class VirtualBoard:
     def state(self) -> dict[str, Any]:
         """Return the firmware state (from RTC memory) and the supervisor's status."""
         status = self._read_json("supervisor.json", {})
-        powered = bool(status.get("power") == "on" and status.get("pid") and _pid_alive(status["pid"]))
+        powered = bool(
+            status.get("power") == "on" and status.get("pid") and _pid_alive(status["pid"])
+        )
         try:
             retained = json.loads(self._file("rtc_memory.bin").read_bytes() or b"{}")
         except (OSError, ValueError):
@@ -352,7 +385,9 @@ class VirtualBoard:
             if current["state"] == name:
                 return current
             if time.monotonic() > deadline:
-                raise TimeoutError(f"virtual board {self.directory} not {name!r} after {timeout} s: {current}")
+                raise TimeoutError(
+                    f"virtual board {self.directory} not {name!r} after {timeout} s: {current}"
+                )
             time.sleep(0.02)
 
     def console_size(self) -> int:
@@ -380,7 +415,9 @@ class VirtualBoard:
         """Return the state changes logged after byte offset `since` of console.log."""
         return [entry for entry in self.console_events(since) if entry["event"] == "state"]
 
-    def wait_for_transition(self, name: str, timeout: float = 10.0, since: int = 0) -> dict[str, Any]:
+    def wait_for_transition(
+        self, name: str, timeout: float = 10.0, since: int = 0
+    ) -> dict[str, Any]:
         """Wait until the console shows a change to state `name` after offset `since`."""
         deadline = time.monotonic() + timeout
         while True:
@@ -419,7 +456,9 @@ class VirtualBoard:
         self._claim()
         self._request = None
         self._interrupt.clear()
-        self._thread = threading.Thread(target=self._supervise, name=f"vboard:{self.directory.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._supervise, name=f"vboard:{self.directory.name}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -437,11 +476,13 @@ class VirtualBoard:
         RTC memory is lost; the flash directory is kept.
         """
         if not self.running:
-            raise VirtualBoardError(f"virtual board {self.directory} is not running in this process")
+            raise VirtualBoardError(
+                f"virtual board {self.directory} is not running in this process"
+            )
         self._power_off_s = off_s
         self._send_request("power_cut")
 
-    def __enter__(self) -> VirtualBoard:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -453,17 +494,23 @@ class VirtualBoard:
         self._request = request
         self._interrupt.set()
         if not self._request_done.wait(_STOP_TIMEOUT_S):
-            raise VirtualBoardError(f"virtual board {self.directory} did not handle {request} within {_STOP_TIMEOUT_S} s")
+            raise VirtualBoardError(
+                f"virtual board {self.directory} did not handle {request} within {_STOP_TIMEOUT_S} s"
+            )
 
     def _claim(self) -> None:
         # One supervisor per board directory, across processes.
         with _running_lock:
             if self.directory in _running:
-                raise VirtualBoardError(f"virtual board {self.directory} is already supervised in this process")
+                raise VirtualBoardError(
+                    f"virtual board {self.directory} is already supervised in this process"
+                )
             status = self._read_json("supervisor.json", {})
             pid = status.get("pid")
             if status.get("power") == "on" and pid and pid != os.getpid() and _pid_alive(pid):
-                raise VirtualBoardError(f"virtual board {self.directory} is already supervised by process {pid}")
+                raise VirtualBoardError(
+                    f"virtual board {self.directory} is already supervised by process {pid}"
+                )
             _running[self.directory] = self
 
     def _release(self) -> None:
@@ -472,7 +519,10 @@ class VirtualBoard:
 
     def _status(self, **status: Any) -> None:
         status.setdefault("power", "on")
-        self._write_json("supervisor.json", {"pid": os.getpid(), "boots": self._boots, "updated": time.time(), **status})
+        self._write_json(
+            "supervisor.json",
+            {"pid": os.getpid(), "boots": self._boots, "updated": time.time(), **status},
+        )
 
     def _console_note(self, text: str) -> None:
         with self.console_path.open("a") as stream:
@@ -500,7 +550,9 @@ class VirtualBoard:
                     if request != "power_cut":
                         return
                     self._console_note("power cut")
-                    log.info("vboard.power_cut", directory=str(self.directory), off_s=self._power_off_s)
+                    log.info(
+                        "vboard.power_cut", directory=str(self.directory), off_s=self._power_off_s
+                    )
                     self._status(power="off", process="off")
                     self._request_done.set()
                     if self._interrupt.wait(self._power_off_s):
@@ -523,7 +575,10 @@ class VirtualBoard:
         # Run the firmware once. Return the reset cause and wake reason of the
         # next boot, or None when a request (stop, power cut) interrupted.
         self._boots += 1
-        self._write_json("boot.json", {"reset_cause": reset_cause, "wake_reason": wake_reason, "boot": self._boots})
+        self._write_json(
+            "boot.json",
+            {"reset_cause": reset_cause, "wake_reason": wake_reason, "boot": self._boots},
+        )
         self._console_note(
             f"boot {self._boots}: reset cause {RESET_CAUSE_NAMES.get(reset_cause, reset_cause)}, "
             f"wake reason {WAKE_REASON_NAMES.get(wake_reason, wake_reason)}"
@@ -545,7 +600,9 @@ class VirtualBoard:
 
         # main.py returned (unprovisioned: the REPL waits) or the interpreter
         # failed: the chip stays on, doing nothing, until power is cut.
-        self._console_note(f"firmware stopped with exit status {exit_status}; the board waits at the REPL")
+        self._console_note(
+            f"firmware stopped with exit status {exit_status}; the board waits at the REPL"
+        )
         log.info("vboard.halted", directory=str(self.directory), exit_status=exit_status)
         self._status(process="halted", exit_status=exit_status)
         self._interrupt.wait()

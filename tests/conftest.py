@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh database per test (SQLite file or a new PostgreSQL database),
+"""Shared fixtures: an empty database per test (a SQLite file or the emptied PostgreSQL database),
 settings pointing at a temporary data folder, and a web client."""
 
 from __future__ import annotations
@@ -40,22 +40,26 @@ def postgres_available() -> bool:
         return False
 
 
-def create_postgres_database() -> str:
-    name = f"ikki_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(
+def _admin_engine():
+    return sa.create_engine(
         POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
     )
+
+
+def create_postgres_database(template: str | None = None) -> str:
+    """Create an empty database, or a copy of ``template``, and return its URL."""
+    name = f"ikki_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"{suffix}')
     admin.dispose()
     return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 def drop_postgres_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
-    admin = sa.create_engine(
-        POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
+    admin = _admin_engine()
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
@@ -89,15 +93,20 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides) 
     return Settings(**values)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, data_dir: Path) -> Iterator[str]:
-    """A fresh, migrated database: SQLite, then PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{data_dir / 'ikki.db'}"
-        core_db.migrate(url)
-        yield url
-        core_db.dispose_engines()
-        return
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file, copied for each test: migrating once keeps tests fast."""
+    path = tmp_path_factory.mktemp("template") / "ikki.db"
+    url = f"sqlite:///{path}"
+    core_db.migrate(url)
+    core_db.get_engine(url).dispose()
+    core_db._engines.pop(url, None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_session_url() -> Iterator[str]:
+    """One migrated PostgreSQL database for the test session, emptied before each test."""
     require_postgres()
     url = create_postgres_database()
     try:
@@ -108,11 +117,39 @@ def database_url(request, data_dir: Path) -> Iterator[str]:
         drop_postgres_database(url)
 
 
-@pytest.fixture
-def sqlite_url(data_dir: Path) -> Iterator[str]:
-    url = f"sqlite:///{data_dir / 'ikki.db'}"
-    core_db.migrate(url)
+def empty_postgres_database(url: str) -> None:
+    """Truncate every table but Alembic's, and restart the id sequences."""
+    engine = core_db.get_engine(url)
+    with engine.begin() as connection:
+        tables = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        ).scalars().all()
+        if tables:
+            names = ", ".join(f'"{name}"' for name in tables)
+            connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def fresh_sqlite_url(template: Path, data_dir: Path) -> str:
+    path = data_dir / "ikki.db"
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, data_dir: Path, sqlite_template: Path) -> Iterator[str]:
+    """A fresh, migrated database: SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        yield fresh_sqlite_url(sqlite_template, data_dir)
+        core_db.dispose_engines()
+        return
+    url = request.getfixturevalue("postgres_session_url")
+    empty_postgres_database(url)
     yield url
+
+
+@pytest.fixture
+def sqlite_url(data_dir: Path, sqlite_template: Path) -> Iterator[str]:
+    yield fresh_sqlite_url(sqlite_template, data_dir)
     core_db.dispose_engines()
 
 

@@ -69,11 +69,14 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None, *, write_lock: bool = False) -> Iterator[Session]:
+def session_scope(engine: Engine | None = None, *, write_lock: bool = True) -> Iterator[Session]:
     """Open a session that commits on success and rolls back on error.
 
     ``write_lock`` takes the database write lock at the first statement on SQLite
-    (``BEGIN IMMEDIATE``), so read-then-write sequences cannot interleave there.
+    (``BEGIN IMMEDIATE``). A deferred SQLite transaction that reads and then writes fails
+    with "database is locked", without waiting, when another connection wrote in between;
+    so every transaction that may write takes the lock up front. Pass ``write_lock=False``
+    for read-only work. PostgreSQL ignores the flag.
     """
     engine = engine or get_engine()
     if write_lock and is_sqlite(engine):

@@ -22,23 +22,32 @@ def mqtt() -> None:
 
 @mqtt.command("write-mosquitto-config")
 @click.option("--dir", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="folder for mosquitto.conf, the password file, the ACL file and persistence data")
-@click.option("--host", default=None, help="address Mosquitto listens on (default: IKKI_MQTT_HOST)")
-@click.option("--port", default=None, type=int, help="port Mosquitto listens on (default: IKKI_MQTT_PORT)")
+              help="folder for mosquitto.conf, the password files, the ACL file and persistence data")
+@click.option("--host", default=None, help="address of the backend's listener (default: IKKI_MQTT_HOST)")
+@click.option("--port", default=None, type=int, help="port of the backend's listener (default: IKKI_MQTT_PORT)")
+@click.option("--device-bind", default=None,
+              help="address of the stickers' listener, such as 0.0.0.0 (default: the backend's address)")
+@click.option("--device-port", default=None, type=int,
+              help="port of the stickers' listener (default: IKKI_MQTT_DEVICE_PORT)")
 @click.option("--user", "run_as", default=None,
               help="user Mosquitto switches to when started as root (default: Mosquitto's own, 'mosquitto')")
-def mosquitto_config_command(directory: Path, host: str | None, port: int | None, run_as: str | None) -> None:
-    """Write Mosquitto's password file, ACL file and configuration for every registered sticker.
+def mosquitto_config_command(directory: Path, host: str | None, port: int | None, device_bind: str | None,
+                             device_port: int | None, run_as: str | None) -> None:
+    """Write Mosquitto's password files, ACL file and configuration for every registered sticker.
 
     Run it again after registering stickers, then send SIGHUP to a running Mosquitto.
     """
-    from backend.devices.mosquitto import write_mosquitto_config
+    from backend.devices.mosquitto import MosquittoConfigError, write_mosquitto_config
 
     settings = get_settings()
-    with session_scope(get_engine(settings.database_url)) as session:
-        files = write_mosquitto_config(session, directory, settings, host=host, port=port, run_as=run_as)
-    click.echo(f"Wrote {files.password_file} and {files.acl_file} for the backend user and "
-               f"{files.device_count} sticker(s).")
+    try:
+        with session_scope(get_engine(settings.database_url)) as session:
+            files = write_mosquitto_config(session, directory, settings, host=host, port=port,
+                                           device_bind=device_bind, device_port=device_port, run_as=run_as)
+    except MosquittoConfigError as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"Wrote {files.password_file}, {files.backend_password_file} and {files.acl_file} for "
+               f"the backend user and {files.device_count} sticker(s).")
     click.echo(f"Start Mosquitto with: mosquitto -c {files.config}")
 
 

@@ -38,7 +38,8 @@ class MessageRejected(Exception):
 
 
 MAX_INT64 = 2**63 - 1
-# Longer than any sticker battery lasts; also keeps received_at - age a valid datetime.
+# Ten years, an estimate far above what a journal can hold on one battery. The bound also
+# keeps received_at - age a valid datetime.
 MAX_QUEUED_MS = 10 * 366 * 24 * 3600 * 1000
 MAX_EXTRA_STRING_LENGTH = 64
 MAX_FIELDS = 32
@@ -49,7 +50,10 @@ STATE_PATTERN = re.compile(r"^[a-z][a-z_]{0,19}$")
 FIRMWARE_VERSION_PATTERN = re.compile(r"^[\x21-\x7e]{1,40}$")
 SIGNATURE_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
-# Fields every event has, with their type; other fields are optional flat ints or strings.
+# Fields fixed when the event happened, which a copy sent again keeps.
+IDENTITY_FIELDS = ("type", "up")
+
+# Fields every event has, with their type. Other fields are optional flat ints or strings.
 REQUIRED_FIELDS: dict[str, type] = {
     "v": int,
     "dev": str,
@@ -63,7 +67,7 @@ REQUIRED_FIELDS: dict[str, type] = {
 
 
 def parse_payload(payload: bytes) -> dict[str, Any]:
-    """Decode the payload as one JSON object; raises MessageRejected (invalid_json)."""
+    """Decode the payload as one JSON object, or raise MessageRejected (invalid_json)."""
     try:
         fields = json.loads(payload.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -136,18 +140,17 @@ def check_fields(fields: dict[str, Any]) -> None:
         elif not _is_ascii_text(value, MAX_EXTRA_STRING_LENGTH):
             raise reject(f"{name} must be an integer or ASCII text of at most "
                          f"{MAX_EXTRA_STRING_LENGTH} characters")
-    if "state" in fields and not (isinstance(fields["state"], str) and STATE_PATTERN.match(fields["state"])):
-        raise reject("state must be 1 to 20 lowercase letters or '_'")
+    # The firmware reports an empty state when it does not know its state yet.
+    state = fields.get("state")
+    if state is not None and not (isinstance(state, str) and (state == "" or STATE_PATTERN.match(state))):
+        raise reject("state must be empty or 1 to 20 lowercase letters or '_'")
 
 
 def same_event(stored: dict[str, Any], received: dict[str, Any]) -> bool:
-    """Tell whether two signed payloads carry the same event.
+    """Tell whether two signed payloads with the same sequence number carry the same event.
 
-    A device signs an event again each time it sends it from its journal, with a new
-    ``age``, so a resent event differs from the stored one in ``age`` and ``sig`` only.
+    A device sends an event again from its journal, signed again with the fields of that
+    sending: ``age``, ``dropped``, and ``fw`` after a firmware update. So two copies are the
+    same event when the fields fixed when the event happened, ``type`` and ``up``, are equal.
     """
-    ignored = ("age", "sig")
-    return (
-        {name: value for name, value in stored.items() if name not in ignored}
-        == {name: value for name, value in received.items() if name not in ignored}
-    )
+    return all(stored.get(name) == received.get(name) for name in IDENTITY_FIELDS)

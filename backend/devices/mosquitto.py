@@ -1,10 +1,16 @@
-"""Mosquitto 2 configuration for the stickers: password file, ACL file and broker settings.
+"""Mosquitto 2 configuration for the stickers: password files, ACL file and broker settings.
 
 The password file uses Mosquitto 2's ``$7$`` format, as mosquitto_passwd 2.0.11 writes it:
 ``username:$7$<iterations>$<base64 salt>$<base64 PBKDF2-HMAC-SHA512 of the password>`` with
 a 12-byte salt and a 64-byte hash. Each device's password is derived from its key
 (protocol.mqtt_password), so the file is rewritten from the registry whenever devices are
 added, and a running Mosquitto reads it again on SIGHUP.
+
+Stickers and the backend connect on separate listeners. On the stickers' listener each
+client id is replaced by the username. A sticker's key can be read out of its flash, and
+Mosquitto 2.0.11 gives a client that connects with ingestion's client id the persistent
+session of ingestion. The events sent to that session meanwhile are dropped by the ACL
+and never reach ingestion.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from backend.core.settings import Settings
 from backend.devices.models import Device
@@ -25,13 +31,16 @@ from backend.devices.protocol import config_topic, device_topic_prefix, mqtt_pas
 from backend.devices.service import device_key
 
 # mosquitto_passwd 2.0.11 uses 101 iterations. The passwords are 128-bit random values, so
-# the low count costs no security: nothing short of the key can guess them.
+# the low count costs no security, because they cannot be guessed without the key.
 PBKDF2_ITERATIONS = 101
 SALT_BYTES = 12
 # Room for the fixed header, topic and packet id around the largest accepted payload.
 PACKET_OVERHEAD_BYTES = 1024
 
+# Stickers log in with the passwords of PASSWORD_FILE on their own listener, and the backend
+# with BACKEND_PASSWORD_FILE on another, so neither can log in on the other's listener.
 PASSWORD_FILE = "passwords"
+BACKEND_PASSWORD_FILE = "backend-passwords"
 ACL_FILE = "acl"
 CONFIG_FILE = "mosquitto.conf"
 
@@ -39,11 +48,16 @@ CONFIG_FILE = "mosquitto.conf"
 _UNSAFE_USERNAME = re.compile(r"[\s:#]")
 
 
+class MosquittoConfigError(ValueError):
+    pass
+
+
 @dataclass(frozen=True)
 class MosquittoFiles:
     directory: Path
     config: Path
     password_file: Path
+    backend_password_file: Path
     acl_file: Path
     device_count: int
 
@@ -70,13 +84,12 @@ def _check_username(username: str) -> None:
         raise ValueError(f"MQTT username {username!r} is empty or contains a space, ':' or '#'")
 
 
-def password_file_text(backend_username: str, backend_password: str,
-                       device_passwords: dict[str, str]) -> str:
-    _check_username(backend_username)
-    lines = [f"{backend_username}:{password_hash(backend_password)}"]
-    for device_id, password in sorted(device_passwords.items()):
-        _check_username(device_id)
-        lines.append(f"{device_id}:{password_hash(password)}")
+def password_file_text(passwords: dict[str, str]) -> str:
+    """Write a password file from usernames and their passwords."""
+    lines = []
+    for username, password in sorted(passwords.items()):
+        _check_username(username)
+        lines.append(f"{username}:{password_hash(password)}")
     return "\n".join(lines) + "\n"
 
 
@@ -97,27 +110,45 @@ def acl_text(backend_username: str, device_ids: list[str]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def config_text(directory: Path, host: str, port: int, max_payload_bytes: int,
-                run_as: str | None = None) -> str:
-    """Write mosquitto.conf; ``run_as`` is the user that Mosquitto switches to when started as root."""
+def config_text(directory: Path, *, host: str, port: int, device_bind: str, device_port: int,
+                max_payload_bytes: int, run_as: str | None = None) -> str:
+    """Write mosquitto.conf with a listener for the backend and one for the stickers.
+
+    ``run_as`` is the user that Mosquitto switches to when started as root.
+    """
+    if device_port == port:
+        raise MosquittoConfigError(
+            f"the stickers need a listener of their own: choose a device port other than {port} "
+            "(IKKI_MQTT_DEVICE_PORT or --device-port)"
+        )
     directory = directory.resolve()
     # Mosquitto started as root switches to the user "mosquitto" unless the option "user"
-    # names another. That user must read the password file (mode 0600) and write the data folder.
+    # names another. That user must read the password files (mode 0600) and write the data folder.
     user_lines = [f"user {run_as}"] if run_as else []
     return "\n".join([
         "# Written by ikki; changes are overwritten. Start with: mosquitto -c " + str(directory / CONFIG_FILE),
         *user_lines,
-        "per_listener_settings false",
-        "allow_anonymous false",
-        f"password_file {directory / PASSWORD_FILE}",
-        f"acl_file {directory / ACL_FILE}",
-        f"listener {port} {host}",
+        "per_listener_settings true",
         # Keeps persistent sessions, and the events queued for ingestion, across restarts.
         "persistence true",
         f"persistence_location {directory / 'data'}/",
         # A client that sends a larger packet is disconnected by the broker.
         f"max_packet_size {max_payload_bytes + PACKET_OVERHEAD_BYTES}",
         "log_dest stderr",
+        "",
+        "# The backend: ingestion and the publishing of sticker configurations.",
+        f"listener {port} {host}",
+        "allow_anonymous false",
+        f"password_file {directory / BACKEND_PASSWORD_FILE}",
+        f"acl_file {directory / ACL_FILE}",
+        "",
+        "# The stickers. Each one's client id becomes its username, so that no sticker can take",
+        "# over the persistent session of another client, such as ingestion's.",
+        f"listener {device_port} {device_bind}",
+        "allow_anonymous false",
+        "use_username_as_clientid true",
+        f"password_file {directory / PASSWORD_FILE}",
+        f"acl_file {directory / ACL_FILE}",
         "",
     ])
 
@@ -133,9 +164,21 @@ def _write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
 
 def write_mosquitto_config(session: Session, directory: Path, settings: Settings, *,
                            host: str | None = None, port: int | None = None,
+                           device_bind: str | None = None, device_port: int | None = None,
                            run_as: str | None = None) -> MosquittoFiles:
-    """Write the password file, the ACL file and mosquitto.conf for every registered device."""
-    devices = list(session.exec(select(Device).order_by(Device.device_id)).all())
+    """Write the password files, the ACL file and mosquitto.conf for every registered device.
+
+    The backend listener defaults to mqtt_host:mqtt_port, the stickers' listener to
+    mqtt_host:mqtt_device_port. Raises MosquittoConfigError when both ports are the same.
+    """
+    host = host or settings.mqtt_host
+    port = port or settings.mqtt_port
+    config = config_text(
+        directory, host=host, port=port, device_bind=device_bind or host,
+        device_port=device_port or settings.mqtt_device_port,
+        max_payload_bytes=settings.mqtt_max_payload_bytes, run_as=run_as,
+    )
+    devices = list(session.exec(select(Device).order_by(col(Device.device_id))).all())
     device_passwords = {device.device_id: mqtt_password(device_key(device, settings)) for device in devices}
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -144,18 +187,13 @@ def write_mosquitto_config(session: Session, directory: Path, settings: Settings
         directory=directory,
         config=directory / CONFIG_FILE,
         password_file=directory / PASSWORD_FILE,
+        backend_password_file=directory / BACKEND_PASSWORD_FILE,
         acl_file=directory / ACL_FILE,
         device_count=len(devices),
     )
-    _write_atomically(
-        files.password_file,
-        password_file_text(settings.mqtt_username, settings.mqtt_password, device_passwords),
-        mode=0o600,
-    )
+    _write_atomically(files.password_file, password_file_text(device_passwords), mode=0o600)
+    _write_atomically(files.backend_password_file,
+                      password_file_text({settings.mqtt_username: settings.mqtt_password}), mode=0o600)
     _write_atomically(files.acl_file, acl_text(settings.mqtt_username, list(device_passwords)))
-    _write_atomically(
-        files.config,
-        config_text(directory, host or settings.mqtt_host, port or settings.mqtt_port,
-                    settings.mqtt_max_payload_bytes, run_as),
-    )
+    _write_atomically(files.config, config)
     return files

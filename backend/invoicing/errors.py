@@ -3,7 +3,7 @@ translated in ``locales/<lang>.po``; import errors name the element and the valu
 
 from __future__ import annotations
 
-from backend.core.errors import Conflict, InvalidInput, NotFound
+from backend.core.errors import Conflict, IkkiError, InvalidInput, NotFound
 
 EXPORT_AGAIN = "Correct it in your invoicing tool and export the invoice again."
 
@@ -218,3 +218,187 @@ class InvalidVatCategory(InvoiceImportError):
 
 class AmountOutOfRange(InvoiceImportError):
     message = "The element {element} has the value {value}, beyond the largest amount accepted. " + EXPORT_AGAIN
+
+
+# Business details, customers, drafts and issuing.
+
+
+class BusinessProfileMissing(Conflict):
+    message = "Fill in your business details first: they appear on every invoice you issue."
+
+
+class CustomerNotFound(NotFound):
+    message = "Customer {customer_id} was not found."
+
+
+class ClientCompanyNotFound(NotFound):
+    message = "The client company of contract {contract_id} was not found, so the invoice has no customer."
+
+
+class MissingName(InvalidInput):
+    message = "The name is missing: write the name of the business or the person."
+
+
+class MissingAddress(InvalidInput):
+    message = "The address is incomplete: write the street and number, the postal code and the city."
+
+
+class InvalidEnterpriseNumberEntry(InvalidInput):
+    message = (
+        "Invalid enterprise number {value}: it has 10 digits, and the last two are 97 minus "
+        "the first eight modulo 97."
+    )
+
+
+class InvalidVatNumberEntry(InvalidInput):
+    message = "Invalid VAT number {value}: write the country code and the number, such as BE0478123490."
+
+
+class VatNumberNotEnterpriseNumber(InvalidInput):
+    message = "The Belgian VAT number {vat_number} must be BE followed by the enterprise number {enterprise_number}."
+
+
+class InvalidIbanEntry(InvalidInput):
+    message = "Invalid IBAN {value}: check its digits."
+
+
+class InvalidBicEntry(InvalidInput):
+    message = "Invalid BIC {value}: a BIC has 8 or 11 letters and digits."
+
+
+class UnknownBic(InvalidInput):
+    message = "The BIC of the IBAN {iban} is unknown: fill in the BIC of your bank."
+
+
+class InvalidCountryEntry(InvalidInput):
+    message = "Invalid country code {value}: use two letters of ISO 3166-1, such as BE."
+
+
+class InvalidPostalCode(InvalidInput):
+    message = "Invalid Belgian postal code {value}: it has four digits."
+
+
+class InvalidEmailEntry(InvalidInput):
+    message = "Invalid e-mail address {value}: write it as name@example.be."
+
+
+class InvalidChoice(InvalidInput):
+    message = "Invalid value {value}: choose one of {choices}."
+
+
+class InvalidPaymentTerm(InvalidInput):
+    message = "Invalid payment term {value}: write a number of days from 0 to 120."
+
+
+class VatNumberRequired(InvalidInput):
+    message = (
+        "Fill in your VAT number, BE followed by your enterprise number. Small businesses under "
+        "the exemption scheme have one too."
+    )
+
+
+class InvoiceNotDraft(Conflict):
+    message = "Invoice {number} is issued and can no longer change. Correct it with a credit note."
+
+
+class NoLines(InvalidInput):
+    message = "Add at least one line with a description, a quantity and a unit price."
+
+
+class MissingLineDescription(InvalidInput):
+    message = "Line {position} has no description: say what you delivered."
+
+
+class LineDescriptionTooLong(InvalidInput):
+    message = "The description of line {position} is too long: write at most {limit} characters."
+
+
+class TooManyLines(InvalidInput):
+    message = "An invoice has at most {limit} lines here. Split it into several invoices."
+
+
+class InvalidQuantity(InvalidInput):
+    message = "Invalid quantity {value} on line {position}: write a number with at most 4 decimals, such as 7.5."
+
+
+class InvalidUnitPrice(InvalidInput):
+    message = "Invalid unit price {value} on line {position}: write an amount with at most 4 decimals, such as 75.00."
+
+
+class InvalidVatRate(InvalidInput):
+    message = "Invalid VAT rate {value} on line {position}: choose 21, 12, 6 or 0 %."
+
+
+class UnknownUnitCode(InvalidInput):
+    message = "Unknown unit {value} on line {position}: choose hours, days, pieces or a lump sum."
+
+
+class InvalidDateEntry(InvalidInput):
+    message = "Invalid date {value}: write it as YYYY-MM-DD."
+
+
+class ReverseChargeNeedsVatNumber(InvalidInput):
+    message = (
+        "A reverse charge needs the customer's VAT number on the invoice. "
+        "Add it to customer {customer}."
+    )
+
+
+class IntraEuNeedsForeignVatNumber(InvalidInput):
+    message = (
+        "Customer {customer} has no VAT number from another EU country, so the supply is taxed "
+        "in Belgium: choose Belgian VAT."
+    )
+
+
+class DeliveryDateRequired(InvalidInput):
+    message = "Goods shipped to another EU country need the delivery date on the invoice."
+
+
+class SmallBusinessSchemeOnly(InvalidInput):
+    message = (
+        "Your business uses the small business exemption scheme, so it charges no VAT: "
+        "choose that scheme for every invoice."
+    )
+
+
+class SmallBusinessSchemeNotYours(InvalidInput):
+    message = "Only a business under the small business exemption scheme may issue invoices without VAT this way."
+
+
+class CustomerWithoutElectronicAddress(InvalidInput):
+    message = (
+        "Customer {customer} has no enterprise number, no VAT number and no e-mail address, so the "
+        "e-invoice would have no recipient address. Add one of them to the customer."
+    )
+
+
+class NumberAlreadyUsed(Conflict):
+    message = (
+        "Number {number} is already used by an imported invoice of your business. "
+        "Set a number prefix in your business details so that the two series never meet."
+    )
+
+
+class CreditNoteTooLarge(InvalidInput):
+    message = (
+        "The credit note totals {amount}, more than the {remaining} still credited on invoice "
+        "{number}. Lower its lines."
+    )
+
+
+class NotCreditable(Conflict):
+    message = "Only an issued invoice can be credited, and invoice {number} is not one."
+
+
+class NothingToSend(Conflict):
+    message = "A draft cannot be sent: issue it first."
+
+
+class CustomerHasNoEmail(InvalidInput):
+    message = "Customer {customer} has no e-mail address. Add one, then send the invoice again."
+
+
+class PeppolProviderFailed(IkkiError):
+    status_code = 502
+    message = "The Peppol access point rejected invoice {number}: {reason}"

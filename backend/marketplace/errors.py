@@ -61,6 +61,10 @@ class ExperienceNotFound(NotFound):
     message = "Experience {experience_id} not found."
 
 
+class SkillNotFound(NotFound):
+    message = "Skill {skill_id} not found."
+
+
 class NoticeNotFound(NotFound):
     message = "Notification {notice_id} not found."
 

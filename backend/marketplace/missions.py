@@ -17,6 +17,7 @@ from backend.marketplace.errors import (
     MissionNotEditable,
     MissionNotFound,
     MissionTransitionNotAllowed,
+    SkillNotFound,
 )
 from backend.marketplace.labels import MISSION_STATUS_LABELS
 from backend.marketplace.models import (
@@ -191,7 +192,7 @@ def remove_mission_skill(session: Session, user: User, mission_id: int, skill_id
         raise MissionNotEditable(status=MISSION_STATUS_LABELS[mission.status])
     skill = session.get(MissionSkill, skill_id)
     if skill is None or skill.mission_id != mission.id:
-        raise InvalidInput("This skill is not on the mission.")
+        raise SkillNotFound(skill_id=skill_id)
     session.delete(skill)
 
 

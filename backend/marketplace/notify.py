@@ -35,8 +35,9 @@ def send_notice_email(session: Session, job: Job) -> None:
 
     # A user who follows the browser's language has none stored; e-mails then use the default.
     language = recipient.language or i18n.DEFAULT_LANGUAGE
+    gettext = i18n.gettext_for(language)
     summary = notice_text(notice, language)
-    subject = i18n.gettext_for(language)("Ikki: {summary}").format(summary=summary)
+    subject = gettext("Ikki: {summary}").format(summary=summary)
     text = render_text("marketplace/notice_email.txt", language, name=recipient.name, summary=summary,
                        url=settings.base_url.rstrip("/") + notice.link)
     email = OutgoingEmail(to=recipient.email, subject=subject, text=text, language=language)

@@ -5,19 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from backend.marketplace.labels import gettext_noop
+
 # ISO 3166-2:BE codes. The English name is the msgid; catalogs give the French and Dutch.
 REGION_NAMES: dict[str, str] = {
-    "BE-BRU": "Brussels-Capital",
-    "BE-VAN": "Antwerp",
-    "BE-VBR": "Flemish Brabant",
-    "BE-VLI": "Limburg",
-    "BE-VOV": "East Flanders",
-    "BE-VWV": "West Flanders",
-    "BE-WBR": "Walloon Brabant",
-    "BE-WHT": "Hainaut",
-    "BE-WLG": "Liège",
-    "BE-WLX": "Luxembourg",
-    "BE-WNA": "Namur",
+    "BE-BRU": gettext_noop("Brussels-Capital"),
+    "BE-VAN": gettext_noop("Antwerp"),
+    "BE-VBR": gettext_noop("Flemish Brabant"),
+    "BE-VLI": gettext_noop("Limburg"),
+    "BE-VOV": gettext_noop("East Flanders"),
+    "BE-VWV": gettext_noop("West Flanders"),
+    "BE-WBR": gettext_noop("Walloon Brabant"),
+    "BE-WHT": gettext_noop("Hainaut"),
+    "BE-WLG": gettext_noop("Liège"),
+    "BE-WLX": gettext_noop("Luxembourg"),
+    "BE-WNA": gettext_noop("Namur"),
 }
 REGIONS = tuple(REGION_NAMES)
 

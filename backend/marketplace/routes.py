@@ -18,7 +18,6 @@ from backend.marketplace.views import (
     done,
     parse_day,
     parse_int,
-    redirect,
     register_template_globals,
 )
 from backend.web.deps import current_user
@@ -168,13 +167,3 @@ def add_colleague(request: Request, name: str = Form(...), email: str = Form(...
     colleague = service.add_colleague(session, company, name=name, email=email, password=password)
     return done(request, "{name} can now log in and work on your company's missions.", "/company",
                 name=colleague.name)
-
-
-@router.get("/start", include_in_schema=False)
-def start(request: Request, user: User = Depends(current_user), session: Session = Transaction):
-    """Send a user to where their work starts: their company or profile first, then missions."""
-    if user.role == "client" and service.company_for_user(session, user.id) is None:
-        return redirect("/company")
-    if user.role == "freelancer" and service.profile_for_user(session, user.id) is None:
-        return redirect("/profile")
-    return redirect("/missions")

@@ -264,6 +264,13 @@ def _primary_language(rng: random.Random, region: str) -> str:
     return "fr"
 
 
+def _company_language(rng: random.Random, region: str) -> str:
+    """Return the language a company writes its missions in; international firms write in English."""
+    if region == "BE-BRU":
+        return _weighted(rng, {"fr": 45, "nl": 25, "en": 30})
+    return "en" if rng.random() < 0.08 else _primary_language(rng, region)
+
+
 def _spoken_languages(rng: random.Random, region: str, primary: str) -> list[str]:
     spoken = [primary]
     national = "fr" if primary == "nl" else "nl"
@@ -304,7 +311,7 @@ def generate(seed: int, *, profiles: int, missions: int, reference_date: date,
     for index in range(company_count):
         domain = rng.choice(DOMAINS)
         region = _weighted(rng, REGION_WEIGHTS)
-        language = _primary_language(rng, region)
+        language = _company_language(rng, region)
         postal_code, city = rng.choice(CITIES[region])
         address_language = "nl" if region in FLEMISH or (region == "BE-BRU" and language == "nl") else "fr"
         data.companies.append({

@@ -30,6 +30,7 @@ from backend.marketplace.errors import (
     InvalidEnterpriseNumber,
     ProfileMissing,
     ProfileNotFound,
+    SkillNotFound,
 )
 from backend.marketplace.models import (
     SKILL_LEVELS,
@@ -357,7 +358,7 @@ def set_skill(session: Session, profile: FreelancerProfile, *, name: str, level:
 def remove_skill(session: Session, profile: FreelancerProfile, skill_id: int) -> None:
     skill = session.get(ProfileSkill, skill_id)
     if skill is None or skill.profile_id != profile.id:
-        raise InvalidInput("This skill is not on your profile.")
+        raise SkillNotFound(skill_id=skill_id)
     session.delete(skill)
 
 

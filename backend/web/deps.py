@@ -8,13 +8,16 @@ from fastapi import Request
 from sqlmodel import Session
 
 from backend.accounts.models import User
-from backend.core.db import get_engine
+from backend.core.db import get_engine, is_sqlite
 from backend.core.errors import NotAuthenticated
 
 
-def db_session() -> Iterator[Session]:
-    """One session and one commit per request."""
-    with Session(get_engine(), expire_on_commit=False) as session:
+def db_session(request: Request) -> Iterator[Session]:
+    """One session and one commit per request; requests that may write lock SQLite up front."""
+    engine = get_engine()
+    if request.method not in ("GET", "HEAD", "OPTIONS") and is_sqlite(engine):
+        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -2,10 +2,10 @@
 
 Runs on CPython with the standard library only. The sound is additive
 synthesis of an infant cry: two "waaah" bursts with a short gasp between
-them, a rising-then-falling pitch around 450 Hz with vibrato and jitter,
-harmonics shaped by three vowel formants that glide from "w" to "a",
-breath noise and a little soft clipping for the rough edge of a real cry.
-Both ends of the loop are near silence, so it repeats without a click.
+them. The pitch rises and falls around 450 Hz, with vibrato and jitter.
+Three vowel formants, gliding from "w" to "a", shape the harmonics. Breath
+noise and a little soft clipping give the rough edge of a real cry. Both
+ends of the loop are near silence, so it repeats without a click.
 
 Output: raw 16-bit signed little-endian mono PCM at 8 kHz, the format that
 firmware/cry.py streams to I2S. The noise comes from a seeded generator, so
@@ -123,7 +123,7 @@ def synthesize() -> list[float]:
 
 def to_pcm(samples: list[float]) -> bytes:
     values = [max(-32768, min(32767, round(value * PEAK))) for value in samples]
-    return struct.pack("<%dh" % len(values), *values)
+    return struct.pack(f"<{len(values)}h", *values)
 
 
 def main() -> None:
@@ -140,7 +140,9 @@ def main() -> None:
             stream.setsampwidth(2)
             stream.setframerate(SAMPLE_RATE)
             stream.writeframes(pcm)
-    print(f"wrote {arguments.output}: {len(pcm)} bytes, {len(pcm) / 2 / SAMPLE_RATE:.2f} s at {SAMPLE_RATE} Hz")
+    print(
+        f"wrote {arguments.output}: {len(pcm)} bytes, {len(pcm) / 2 / SAMPLE_RATE:.2f} s at {SAMPLE_RATE} Hz"
+    )
 
 
 if __name__ == "__main__":

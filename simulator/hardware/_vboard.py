@@ -23,7 +23,9 @@ EXIT_POWER_LOST = 88
 
 DIRECTORY = os.getenv("VBOARD_DIR")
 if not DIRECTORY:
-    raise ImportError("VBOARD_DIR is not set: the simulated machine, network and esp32 modules run only in a virtual board")
+    raise ImportError(
+        "VBOARD_DIR is not set: the simulated machine, network and esp32 modules run only in a virtual board"
+    )
 
 _SUPERVISOR_PID = os.getenv("VBOARD_SUPERVISOR_PID")
 _POWER_CHECK_US = 500000
@@ -68,7 +70,10 @@ def hardware():
     if _hardware is None:
         _hardware = read_json("hardware.json")
         if _hardware is None:
-            raise OSError("virtual board wiring %s is missing: run VirtualBoard.install()" % path("hardware.json"))
+            raise OSError(
+                "virtual board wiring %s is missing: run VirtualBoard.install()"
+                % path("hardware.json")
+            )
     return _hardware
 
 
@@ -149,7 +154,7 @@ class WavWriter:
         self.data_bytes = 0
         header = self._header(rate, bits, channels, 0)
         try:
-            stream = open(self._path, "r+b")
+            stream = open(self._path, "r+b")  # noqa: SIM115 - kept open by the writer; close() closes it
         except OSError:
             stream = None
         if stream is not None:
@@ -162,10 +167,11 @@ class WavWriter:
                 stream.close()
                 stream = None
         if stream is None:
-            stream = open(self._path, "w+b")
+            stream = open(self._path, "w+b")  # noqa: SIM115 - kept open by the writer; close() closes it
             stream.write(header)
         self._stream = stream
-        self._silence = bytes(512)
+        self._silence = memoryview(bytes(512))
+        self._size_field = bytearray(4)
 
     @staticmethod
     def _header(rate, bits, channels, data_bytes):
@@ -183,10 +189,12 @@ class WavWriter:
         self._stream.seek(0, 2)
         self._stream.write(data)
         self.data_bytes += len(data)
+        struct.pack_into("<I", self._size_field, 0, 36 + self.data_bytes)
         self._stream.seek(4)
-        self._stream.write(struct.pack("<I", 36 + self.data_bytes))
+        self._stream.write(self._size_field)
+        struct.pack_into("<I", self._size_field, 0, self.data_bytes)
         self._stream.seek(40)
-        self._stream.write(struct.pack("<I", self.data_bytes))
+        self._stream.write(self._size_field)
         self._stream.flush()
 
     def write_silence(self, count):

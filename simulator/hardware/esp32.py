@@ -4,7 +4,7 @@ import _vboard
 WAKEUP_ALL_LOW = False
 WAKEUP_ANY_HIGH = True
 
-_RTC_GPIOS = range(0, 22)  # ESP32-S3: GPIO0..GPIO21 can wake the chip
+_RTC_GPIOS = range(22)  # ESP32-S3: GPIO0..GPIO21 can wake the chip
 
 
 def _gpio(pin):
@@ -25,4 +25,7 @@ def wake_on_ext1(pins, level):
     if not pins:
         _vboard.wake_sources["ext1"] = None
         return
-    _vboard.wake_sources["ext1"] = {"pins": [_gpio(pin) for pin in pins], "level": 1 if level else 0}
+    _vboard.wake_sources["ext1"] = {
+        "pins": [_gpio(pin) for pin in pins],
+        "level": 1 if level else 0,
+    }

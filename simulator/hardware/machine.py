@@ -164,10 +164,14 @@ class I2S:
     # buffer drains at the sample rate. What reaches the speaker goes to
     # audio.wav: silence while the buffer runs dry (underrun) or the amplifier
     # is off, and nothing of what is still queued at deinit().
+    #
+    # The queue is a preallocated ring buffer, so the simulation allocates
+    # nothing per write on the firmware's heap.
     RX = 1
     TX = 2
     MONO = 0
     STEREO = 1
+    _SLACK_BYTES = 4096  # ring space beyond ibuf for the write in progress
 
     def __init__(self, id, *, sck, ws, sd, mck=None, mode, bits, format, rate, ibuf):
         if mode != I2S.TX:
@@ -178,8 +182,12 @@ class I2S:
         self._frame_bytes = bits // 8 * channels
         self._rate = rate
         self._ibuf = ibuf
-        self._pending = bytearray()
-        self._play_us = _vboard.now_us()  # when the first pending byte plays
+        capacity = ibuf + self._SLACK_BYTES
+        capacity -= capacity % self._frame_bytes
+        self._ring = memoryview(bytearray(capacity))
+        self._head = 0  # index of the oldest queued byte
+        self._queued = 0
+        self._play_us = _vboard.now_us()  # when the oldest queued byte plays
         self._wav = _vboard.WavWriter("audio.wav", rate, bits, channels)
         self._start_byte = self._wav.data_bytes
         self._written = 0
@@ -199,15 +207,32 @@ class I2S:
         else:
             self._wav.write_silence(len(data))
 
+    def _enqueue(self, data):
+        capacity = len(self._ring)
+        tail = (self._head + self._queued) % capacity
+        first = min(len(data), capacity - tail)
+        self._ring[tail : tail + first] = data[:first]
+        if first < len(data):
+            self._ring[: len(data) - first] = data[first:]
+        self._queued += len(data)
+
+    def _play(self, count):
+        capacity = len(self._ring)
+        first = min(count, capacity - self._head)
+        self._speaker(self._ring[self._head : self._head + first])
+        if first < count:
+            self._speaker(self._ring[: count - first])
+        self._head = (self._head + count) % capacity
+        self._queued -= count
+
     def catch_up(self):
         # Move what the DMA has played by now from the queue to the speaker.
         now = _vboard.now_us()
-        played = min(len(self._pending), self._bytes_for_us(now - self._play_us))
+        played = min(self._queued, self._bytes_for_us(now - self._play_us))
         if played:
-            self._speaker(self._pending[:played])
-            self._pending = self._pending[played:]
+            self._play(played)
             self._play_us += self._us_for_bytes(played)
-        if not self._pending and now > self._play_us:
+        if not self._queued and now > self._play_us:
             gap = self._bytes_for_us(now - self._play_us)
             if gap:
                 self._wav.write_silence(gap)
@@ -217,16 +242,27 @@ class I2S:
         _vboard.check_power()
         if self._wav is None:
             raise OSError("I2S is deinitialized")
-        self.catch_up()
         if not self._written:
             _vboard.log("i2s.first_write", bytes=len(buf))
-        self._pending.extend(buf)
-        self._written += len(buf)
-        excess = len(self._pending) - self._ibuf
+        data = memoryview(buf)
+        offset = 0
+        while offset < len(data):
+            self.catch_up()
+            space = len(self._ring) - self._queued
+            count = min(space, len(data) - offset)
+            count -= count % self._frame_bytes
+            if count <= 0:
+                # The ring is full: wait for one frame to play.
+                time.sleep_us(self._us_for_bytes(self._frame_bytes) + 1)
+                continue
+            self._enqueue(data[offset : offset + count])
+            offset += count
+        self._written += len(data)
+        excess = self._queued - self._ibuf
         if excess > 0:
             time.sleep_us(self._us_for_bytes(excess))
             self.catch_up()
-        return len(buf)
+        return len(data)
 
     def deinit(self):
         if self._wav is None:
@@ -236,9 +272,9 @@ class I2S:
             "i2s.deinit",
             start_byte=self._start_byte,
             played_bytes=self._wav.data_bytes - self._start_byte,
-            dropped_bytes=len(self._pending),
+            dropped_bytes=self._queued,
         )
-        self._pending = bytearray()
+        self._queued = 0
         self._wav.close()
         self._wav = None
         _vboard.audio_outputs.remove(self)

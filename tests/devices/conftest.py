@@ -148,6 +148,7 @@ class MqttTestClient:
         self.client.reconnect_delay_set(60, 60)
         self.connack = threading.Event()
         self.reason_code: Any = None
+        self.connack_flags_session_present = False
         self.granted: list[Any] = []
         self.subscribed = threading.Event()
         self.received: list[tuple[str, bytes]] = []
@@ -157,6 +158,7 @@ class MqttTestClient:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         self.reason_code = reason_code
+        self.connack_flags_session_present = flags.session_present
         self.connack.set()
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
@@ -255,7 +257,9 @@ class MosquittoServer:
         self.executable = executable
         self.directory = directory
         self.settings = settings
+        # The backend's listener; stickers connect on device_port.
         self.port = free_port()
+        self.device_port = free_port()
         self.process: subprocess.Popen | None = None
         self.log_path = directory / "mosquitto.log"
 
@@ -265,7 +269,7 @@ class MosquittoServer:
         run_as = "root" if os.geteuid() == 0 else None
         with session_scope(core_db.get_engine(self.settings.database_url)) as session:
             write_mosquitto_config(session, self.directory, self.settings, host="127.0.0.1",
-                                   port=self.port, run_as=run_as)
+                                   port=self.port, device_port=self.device_port, run_as=run_as)
 
     def start(self) -> None:
         self.write_config()
@@ -277,8 +281,10 @@ class MosquittoServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"mosquitto exited: {self.log_path.read_text()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                for port in (self.port, self.device_port):
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        pass
+                return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log_path.read_text()}")

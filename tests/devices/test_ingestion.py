@@ -154,6 +154,7 @@ def test_nul_in_topic_is_stored_escaped(device_engine):
         ({"extra": "ümlaut"}, "extra must be an integer or ASCII text"),
         ({"Bad-Name": 1}, "field name"),
         ({"state": "ARMED"}, "state must be"),
+        ({"state": 3}, "state must be"),
     ],
 )
 def test_malformed_fields_are_rejected(sqlite_device_engine, change, detail):
@@ -182,25 +183,38 @@ def test_same_event_twice_is_stored_once(device_engine):
     assert metrics.ingestion_outcomes["duplicate"] == before + 1
 
 
-def test_event_resent_with_new_age_is_a_duplicate(sqlite_device_engine):
-    # The journal signs an event again on every sending attempt, with the time it waited.
-    ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 12, "opened", age=0))
-    resent = ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 12, "opened", age=45_000))
+def test_event_resent_with_new_send_fields_is_duplicate(sqlite_device_engine):
+    # The journal signs an event again on every sending attempt, with the fields of that attempt.
+    ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 12, "opened", age=0, light=900))
+    resent = ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 12, "opened", age=45_000, light=900,
+                                                         dropped=2, fw="1.0.1"))
 
     assert resent.outcome == "duplicate"
     events = stored_events(sqlite_device_engine)
     assert len(events) == 1
     assert events[0].queued_ms == 0
+    assert "dropped" not in events[0].payload
+
+
+def test_empty_reported_state_is_accepted(sqlite_device_engine):
+    ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 1, "armed"))
+    result = ingest(sqlite_device_engine, signed_payload(KEY, DEVICE, 2, "heartbeat", state="", batt_mv=3700))
+
+    assert result.outcome == "stored"
+    with session_scope(sqlite_device_engine) as session:
+        assert session.get(Device, DEVICE).state == "armed"
 
 
 def test_other_event_under_stored_sequence_is_replay(device_engine):
     ingest(device_engine, signed_payload(KEY, DEVICE, 20, "heartbeat"))
     replay = ingest(device_engine, signed_payload(KEY, DEVICE, 20, "opened"))
+    same_type_other_time = ingest(device_engine, signed_payload(KEY, DEVICE, 20, "heartbeat", up=5))
 
     assert replay.outcome == "rejected"
     assert replay.reason == "replayed_sequence"
+    assert same_type_other_time.reason == "replayed_sequence"
     assert [event.event_type for event in stored_events(device_engine)] == ["heartbeat"]
-    assert [row.reason for row in rejections(device_engine)] == ["replayed_sequence"]
+    assert [row.reason for row in rejections(device_engine)] == ["replayed_sequence", "replayed_sequence"]
     assert ingest(device_engine, signed_payload(KEY, DEVICE, 21, "opened")).outcome == "stored"
 
 

@@ -52,23 +52,41 @@ def test_password_hash_reads_mosquitto_passwd_output():
 def test_cli_writes_config_files(sqlite_settings, two_devices, tmp_path):
     directory = tmp_path / "mosquitto"
 
-    result = CliRunner().invoke(mosquitto_config_command, ["--dir", str(directory), "--port", "18830"])
+    result = CliRunner().invoke(mosquitto_config_command, ["--dir", str(directory), "--port", "18830",
+                                                           "--device-port", "18831", "--device-bind", "0.0.0.0"])
 
     assert result.exit_code == 0, result.output
     assert "2 sticker(s)" in result.output
     passwords = dict(line.split(":", 1) for line in (directory / "passwords").read_text().splitlines())
+    backend = dict(line.split(":", 1) for line in (directory / "backend-passwords").read_text().splitlines())
     (first_id, first_key), _ = two_devices
-    assert set(passwords) == {sqlite_settings.mqtt_username, "stk-mosq-a", "stk-mosq-b"}
+    assert set(passwords) == {"stk-mosq-a", "stk-mosq-b"}
+    assert set(backend) == {sqlite_settings.mqtt_username}
     assert password_matches(mqtt_password(first_key), passwords[first_id])
-    assert password_matches(sqlite_settings.mqtt_password, passwords[sqlite_settings.mqtt_username])
+    assert password_matches(sqlite_settings.mqtt_password, backend[sqlite_settings.mqtt_username])
     assert oct((directory / "passwords").stat().st_mode & 0o777) == "0o600"
+    assert oct((directory / "backend-passwords").stat().st_mode & 0o777) == "0o600"
     acl = (directory / "acl").read_text()
     assert f"user {first_id}\ntopic write ikki/v1/stickers/{first_id}/#\ntopic read {config_topic(first_id)}" in acl
     assert f"user {sqlite_settings.mqtt_username}\ntopic readwrite #" in acl
     config = (directory / "mosquitto.conf").read_text()
-    assert "allow_anonymous false" in config
-    assert "listener 18830 127.0.0.1" in config
-    assert f"password_file {(directory / 'passwords').resolve()}" in config
+    backend_listener, device_listener = config.split("\nlistener ")[1:]
+    assert backend_listener.startswith("18830 127.0.0.1\n")
+    assert "allow_anonymous false" in backend_listener
+    assert f"password_file {(directory / 'backend-passwords').resolve()}" in backend_listener
+    assert device_listener.startswith("18831 0.0.0.0\n")
+    assert "allow_anonymous false" in device_listener
+    assert "use_username_as_clientid true" in device_listener
+    assert f"password_file {(directory / 'passwords').resolve()}" in device_listener
+
+
+def test_cli_needs_separate_device_port(sqlite_settings, two_devices, tmp_path):
+    result = CliRunner().invoke(mosquitto_config_command, ["--dir", str(tmp_path), "--port", "18830",
+                                                           "--device-port", "18830"])
+
+    assert result.exit_code == 2
+    assert "the stickers need a listener of their own" in result.output
+    assert not (tmp_path / "passwords").exists()
 
 
 def test_device_publishes_only_under_own_topic(sqlite_settings, two_devices, mosquitto, mqtt_clients,
@@ -76,7 +94,7 @@ def test_device_publishes_only_under_own_topic(sqlite_settings, two_devices, mos
     (device_id, key), (other_id, other_key) = two_devices
     mosquitto.start()
     ingestion = start_ingestion(port=mosquitto.port)
-    device = device_client(mqtt_clients, mosquitto.port, device_id, key)
+    device = device_client(mqtt_clients, mosquitto.device_port, device_id, key)
 
     backend = mqtt_clients(mosquitto.port, sqlite_settings.mqtt_username, sqlite_settings.mqtt_password)
 
@@ -104,13 +122,19 @@ def test_wrong_credentials_are_refused(sqlite_settings, two_devices, mosquitto, 
     mosquitto.start()
 
     refused = {
-        "anonymous": mqtt_clients(mosquitto.port, None, None, expect_refused=True),
-        "other device's password": mqtt_clients(mosquitto.port, device_id, mqtt_password(other_key),
+        "anonymous": mqtt_clients(mosquitto.device_port, None, None, expect_refused=True),
+        "other device's password": mqtt_clients(mosquitto.device_port, device_id, mqtt_password(other_key),
                                                 expect_refused=True, client_id=device_id),
-        "unknown device": mqtt_clients(mosquitto.port, "stk-nobody", mqtt_password(key), expect_refused=True,
-                                       client_id="stk-nobody"),
+        "unknown device": mqtt_clients(mosquitto.device_port, "stk-nobody", mqtt_password(key),
+                                       expect_refused=True, client_id="stk-nobody"),
+        "device on the backend's listener": mqtt_clients(mosquitto.port, device_id, mqtt_password(key),
+                                                         expect_refused=True, client_id=device_id),
+        "backend on the stickers' listener": mqtt_clients(
+            mosquitto.device_port, sqlite_settings.mqtt_username, sqlite_settings.mqtt_password,
+            expect_refused=True),
+        "anonymous on the backend's listener": mqtt_clients(mosquitto.port, None, None, expect_refused=True),
     }
-    accepted = device_client(mqtt_clients, mosquitto.port, other_id, other_key)
+    accepted = device_client(mqtt_clients, mosquitto.device_port, other_id, other_key)
 
     for case, client in refused.items():
         assert client.reason_code.is_failure, case
@@ -121,11 +145,11 @@ def test_new_device_connects_after_reload(sqlite_settings, engine, two_devices, 
     mosquitto.start()
     with session_scope(engine) as session:
         device, key = service.register_device(session, device_id="stk-mosq-new")
-    before = mqtt_clients(mosquitto.port, device.device_id, mqtt_password(key), expect_refused=True,
+    before = mqtt_clients(mosquitto.device_port, device.device_id, mqtt_password(key), expect_refused=True,
                           client_id=device.device_id)
 
     mosquitto.reload()
-    after = device_client(mqtt_clients, mosquitto.port, device.device_id, key)
+    after = device_client(mqtt_clients, mosquitto.device_port, device.device_id, key)
 
     assert before.reason_code.is_failure
     assert not after.reason_code.is_failure
@@ -136,7 +160,7 @@ def test_mosquitto_rejections_then_valid_event(sqlite_settings, two_devices, mos
     (device_id, key), (other_id, other_key) = two_devices
     mosquitto.start()
     ingestion = start_ingestion(port=mosquitto.port)
-    device = device_client(mqtt_clients, mosquitto.port, device_id, key)
+    device = device_client(mqtt_clients, mosquitto.device_port, device_id, key)
     topic = events_topic(device_id)
     good = signed_payload(key, device_id, 1)
 
@@ -160,12 +184,12 @@ def test_oversized_packet_is_dropped_by_broker(sqlite_settings, two_devices, mos
     (device_id, key), _ = two_devices
     mosquitto.start()
     ingestion = start_ingestion(port=mosquitto.port)
-    device = device_client(mqtt_clients, mosquitto.port, device_id, key)
+    device = device_client(mqtt_clients, mosquitto.device_port, device_id, key)
 
     # max_packet_size makes Mosquitto disconnect the sender of a 1 MB packet.
     device.client.publish(events_topic(device_id), b"{" + b" " * 1_000_000 + b"}", qos=1)
     wait_for(lambda: not device.client.is_connected(), description="the broker to disconnect the sender")
-    sender = device_client(mqtt_clients, mosquitto.port, device_id, key)
+    sender = device_client(mqtt_clients, mosquitto.device_port, device_id, key)
     publish_event(sender, key, device_id, 1)
 
     wait_for(lambda: stored_events(ingestion.engine), description="the event after the oversized packet")
@@ -179,7 +203,7 @@ def test_queued_events_reach_returning_ingestion(sqlite_settings, two_devices, m
     mosquitto.start()
     first = start_ingestion(port=mosquitto.port, client_id="ingestion-persistent")
     first.stop()
-    device = device_client(mqtt_clients, mosquitto.port, device_id, key)
+    device = device_client(mqtt_clients, mosquitto.device_port, device_id, key)
 
     publish_event(device, key, device_id, 1, "opened")
     publish_event(device, key, device_id, 2)
@@ -205,7 +229,7 @@ def test_unacknowledged_message_is_delivered_again(sqlite_settings, two_devices,
     monkeypatch.setattr(ingestion_module, "ingest_message", ingest_with_outage)
     mosquitto.start()
     ingestion = start_ingestion(port=mosquitto.port)
-    device = device_client(mqtt_clients, mosquitto.port, device_id, key)
+    device = device_client(mqtt_clients, mosquitto.device_port, device_id, key)
 
     publish_event(device, key, device_id, 1, "opened")
 
@@ -213,3 +237,21 @@ def test_unacknowledged_message_is_delivered_again(sqlite_settings, two_devices,
     assert failures["left"] == 0
     assert [event.seq for event in stored_events(ingestion.engine)] == [1]
     assert rejections(ingestion.engine) == []
+
+
+def test_sticker_cannot_take_over_ingestion_session(sqlite_settings, two_devices, mosquitto, mqtt_clients,
+                                                    start_ingestion):
+    (device_id, key), (other_id, other_key) = two_devices
+    mosquitto.start()
+    first = start_ingestion(port=mosquitto.port, client_id="ingestion-persistent")
+    first.stop()
+
+    # A sticker whose key was read out of its flash, using ingestion's client id.
+    intruder = mqtt_clients(mosquitto.device_port, device_id, mqtt_password(key), client_id="ingestion-persistent")
+    sender = device_client(mqtt_clients, mosquitto.device_port, other_id, other_key)
+    publish_event(sender, other_key, other_id, 1, "opened")
+    second = start_ingestion(port=mosquitto.port, client_id="ingestion-persistent")
+
+    wait_for(lambda: stored_events(second.engine), description="the event queued for ingestion")
+    assert not intruder.connack_flags_session_present
+    assert [(event.device_id, event.seq) for event in stored_events(second.engine)] == [(other_id, 1)]

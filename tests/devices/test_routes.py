@@ -63,8 +63,9 @@ def test_claim_through_page(web, engine):
     assert "The sticker ACDE-FGHJ-KMNP-QRTU is now yours." in page.text
     assert 'data-device-id="stk-web"' in page.text
     assert "Not heard from yet" in page.text
+    owner_id = user_id_of(engine, "lien@example.be")
     with session_scope(engine) as session:
-        assert session.get(Device, "stk-web").owner_id == user_id_of(engine, "lien@example.be")
+        assert session.get(Device, "stk-web").owner_id == owner_id
 
 
 def test_claim_errors_are_translated(sqlite_settings, web):

@@ -40,12 +40,16 @@ def run_firmware_script(micropython_available: None, tmp_path: Path) -> RunMicro
     flash = tmp_path / "flash"
     flash.mkdir(exist_ok=True)
 
-    def run(source: str, *, check: bool = True, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    def run(
+        source: str, *, check: bool = True, timeout: float = 30.0
+    ) -> subprocess.CompletedProcess[str]:
         script = flash / "test_script.py"
         script.write_text(textwrap.dedent(source))
         result = run_micropython(script.name, cwd=flash, path=[FIRMWARE_DIR], timeout=timeout)
         if check and result.returncode != 0:
-            pytest.fail(f"MicroPython exited with {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+            pytest.fail(
+                f"MicroPython exited with {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
         return result
 
     return run

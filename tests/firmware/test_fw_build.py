@@ -31,7 +31,9 @@ def test_firmware_files_include_application_and_sound():
 
 @pytest.mark.parametrize("module", MODULES, ids=[str(path) for path in MODULES])
 @pytest.mark.parametrize("architecture", [None, "xtensawin"], ids=["bytecode", "esp32s3"])
-def test_module_compiles_with_mpy_cross(mpy_cross: Path, tmp_path: Path, module: Path, architecture: str | None):
+def test_module_compiles_with_mpy_cross(
+    mpy_cross: Path, tmp_path: Path, module: Path, architecture: str | None
+):
     output = tmp_path / module.with_suffix(".mpy").name
     command = [str(mpy_cross), "-o", str(output)]
     if architecture:
@@ -51,6 +53,10 @@ def test_module_has_no_assert_or_bare_except(module: Path):
     tree = ast.parse((FIRMWARE_DIR / module).read_text())
 
     asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
-    bare_excepts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler) and node.type is None]
+    bare_excepts = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ExceptHandler) and node.type is None
+    ]
     assert asserts == [], f"assert statements in {module} at lines {asserts}"
     assert bare_excepts == [], f"bare except in {module} at lines {bare_excepts}"

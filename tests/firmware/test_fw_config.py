@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-VALID = {"device_id": "stk-0001", "key": "ab" * 32, "mqtt_host": "broker.example", "mqtt_port": 8883}
+ID_RULE = (
+    "device_id must start with a letter or digit and contain only letters, digits, '_' and '-', "
+)
+VALID = {
+    "device_id": "stk-0001",
+    "key": "ab" * 32,
+    "mqtt_host": "broker.example",
+    "mqtt_port": 8883,
+}
 
 LOAD = """
 import json
@@ -57,17 +65,25 @@ def test_valid_config_gets_defaults(run_firmware_script, tmp_path: Path):
     [
         ({"key": "ab" * 31}, "key must be 64 hexadecimal characters (32 bytes)"),
         ({"key": "zz" * 32}, "key must be 64 hexadecimal characters (32 bytes)"),
-        ({"device_id": "stk/1"}, "device_id may only contain letters, digits, '-', '_' and '.', got 'stk/1'"),
-        ({"device_id": "stk+"}, "device_id may only contain letters, digits, '-', '_' and '.', got 'stk+'"),
+        ({"device_id": "stk/1"}, ID_RULE + "got 'stk/1'"),
+        ({"device_id": "stk+"}, ID_RULE + "got 'stk+'"),
+        ({"device_id": "-stk"}, ID_RULE + "got '-stk'"),
+        ({"device_id": "stk.1"}, ID_RULE + "got 'stk.1'"),
+        ({"device_id": "s1"}, "device_id must be a string of 3 to 64 characters"),
         ({"mqtt_port": 0}, "mqtt_port must be an integer from 1 to 65535, got 0"),
         ({"volume": 101}, "volume must be an integer from 0 to 100, got 101"),
         ({"debounce_ms": True}, "debounce_ms must be an integer from 0 to 10000, got True"),
         ({"cry_max_s": "30"}, "cry_max_s must be a number of seconds from 0.1 to 600, got '30'"),
-        ({"light_hysteresis": 20000}, "light_hysteresis must be an integer from 0 to 12000, got 20000"),
+        (
+            {"light_hysteresis": 20000},
+            "light_hysteresis must be an integer from 0 to 12000, got 20000",
+        ),
         ({"retry_min_s": 10, "retry_max_s": 5}, "retry_max_s must not be smaller than retry_min_s"),
     ],
 )
-def test_invalid_values_are_rejected(run_firmware_script, tmp_path: Path, change: dict, message: str):
+def test_invalid_values_are_rejected(
+    run_firmware_script, tmp_path: Path, change: dict, message: str
+):
     loaded = _load(run_firmware_script, tmp_path, json.dumps({**VALID, **change}))
 
     assert loaded == {"result": "invalid", "error": message}

@@ -25,9 +25,9 @@ def rms(values: list[int]) -> float:
 
 def pitch_hz(values: list[int]) -> float:
     # Autocorrelation between 125 Hz and 1000 Hz. The first lag that scores
-    # at least 70 % of the best one gives the period; the best lag alone is
-    # often two periods, because a period of sound rarely spans a whole
-    # number of samples.
+    # at least 70 % of the best one gives the period. The best lag alone is
+    # often two periods, because one period rarely spans a whole number of
+    # samples.
     scores = {
         lag: sum(values[i] * values[i + lag] for i in range(len(values) - lag))
         for lag in range(SAMPLE_RATE // 1000, SAMPLE_RATE // 125 + 1)
@@ -76,12 +76,16 @@ def test_make_cry_reproduces_committed_asset(tmp_path: Path):
     output = tmp_path / "cry.pcm"
     wav = tmp_path / "cry.wav"
 
-    subprocess.run([sys.executable, str(MAKE_CRY), "--output", str(output), "--wav", str(wav)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(MAKE_CRY), "--output", str(output), "--wav", str(wav)],
+        check=True,
+        capture_output=True,
+    )
 
-    made = samples_of(output.read_bytes())
+    regenerated = samples_of(output.read_bytes())
     committed = samples_of(ASSET.read_bytes())
-    assert len(made) == len(committed)
+    assert len(regenerated) == len(committed)
     # The floating-point maths of another C library may round a sample
     # differently, by one step at most.
-    assert max(abs(a - b) for a, b in zip(made, committed, strict=True)) <= 1
+    assert max(abs(a - b) for a, b in zip(regenerated, committed, strict=True)) <= 1
     assert wav.read_bytes()[:4] == b"RIFF"

@@ -11,7 +11,12 @@ import pytest
 # RFC 4231, section 4: (test case, key, data, HMAC-SHA-256). Test case 5
 # checks only the first 128 bits (truncated output).
 RFC4231_CASES = [
-    (1, "0b" * 20, b"Hi There".hex(), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+    (
+        1,
+        "0b" * 20,
+        b"Hi There".hex(),
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+    ),
     (
         2,
         b"Jefe".hex(),
@@ -56,7 +61,9 @@ def _micropython_hmacs(run_firmware_script, pairs: list[tuple[str, str]]) -> lis
 
 
 def test_rfc4231_vectors_under_micropython(run_firmware_script):
-    digests = _micropython_hmacs(run_firmware_script, [(key, data) for _, key, data, _ in RFC4231_CASES])
+    digests = _micropython_hmacs(
+        run_firmware_script, [(key, data) for _, key, data, _ in RFC4231_CASES]
+    )
 
     assert len(digests) == len(RFC4231_CASES)
     for (case, _, _, expected), digest in zip(RFC4231_CASES, digests, strict=True):
@@ -67,11 +74,18 @@ def test_rfc4231_vectors_under_micropython(run_firmware_script):
 def test_rfc4231_table_matches_cpython(case):
     # Guards the table above against typing errors.
     _, key, data, expected = case
-    assert hmac.new(bytes.fromhex(key), bytes.fromhex(data), hashlib.sha256).hexdigest().startswith(expected)
+    assert (
+        hmac.new(bytes.fromhex(key), bytes.fromhex(data), hashlib.sha256)
+        .hexdigest()
+        .startswith(expected)
+    )
 
 
 def test_key_lengths_around_block_size_match_cpython(run_firmware_script):
-    keys = [bytes((i * 7 + length) % 256 for i in range(length)) for length in (0, 1, 32, 63, 64, 65, 200)]
+    keys = [
+        bytes((i * 7 + length) % 256 for i in range(length))
+        for length in (0, 1, 32, 63, 64, 65, 200)
+    ]
     message = b"ikki" * 40
     pairs = [(key.hex(), message.hex()) for key in keys]
 

@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from simulator.brokers import AmqttBroker, MosquittoBroker, Subscriber, free_port, mosquitto_binary, MOSQUITTO_HINT
+from simulator.brokers import (
+    MOSQUITTO_HINT,
+    AmqttBroker,
+    MosquittoBroker,
+    Subscriber,
+    free_port,
+    mosquitto_binary,
+)
 from simulator.events import EVENTS_TOPIC, mqtt_password, verify
 from simulator.upython import micropython_command
 from simulator.vboard import VirtualBoard, make_config, parse_console_line
@@ -65,13 +72,17 @@ def _next_entry(lines: queue.Queue, event: str, timeout: float, seen: list[str])
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise AssertionError(f"no {event} line within {timeout} s; output so far:\n{''.join(seen)}")
+            raise AssertionError(
+                f"no {event} line within {timeout} s; output so far:\n{''.join(seen)}"
+            )
         try:
             line = lines.get(timeout=remaining)
         except queue.Empty:
             continue
         if line is None:
-            raise AssertionError(f"the script ended before a {event} line; output:\n{''.join(seen)}")
+            raise AssertionError(
+                f"the script ended before a {event} line; output:\n{''.join(seen)}"
+            )
         seen.append(line)
         entry = parse_console_line(line)
         if entry is not None and entry["event"] == event:
@@ -82,19 +93,29 @@ def _start_broker(kind: str, port: int, workdir: Path):
     if kind == "mosquitto":
         if mosquitto_binary() is None:
             pytest.skip(f"mosquitto was not found: {MOSQUITTO_HINT}")
-        return MosquittoBroker(port, users={DEVICE_ID: mqtt_password(KEY), "observer": "observer-password"}, workdir=workdir).start()
+        return MosquittoBroker(
+            port,
+            users={DEVICE_ID: mqtt_password(KEY), "observer": "observer-password"},
+            workdir=workdir,
+        ).start()
     return AmqttBroker(port).start()
 
 
 @pytest.mark.parametrize("broker_kind", ["mosquitto", "amqtt"])
-def test_journal_waits_for_broker_then_delivers_in_order(micropython_available, tmp_path: Path, broker_kind: str):
+def test_journal_waits_for_broker_then_delivers_in_order(
+    micropython_available, tmp_path: Path, broker_kind: str
+):
     port = free_port()
     board = VirtualBoard(
         tmp_path / "board",
-        make_config(DEVICE_ID, KEY.hex(), mqtt_port=port, retry_min_s=0.5, retry_max_s=4, heartbeat_s=0),
+        make_config(
+            DEVICE_ID, KEY.hex(), mqtt_port=port, retry_min_s=0.5, retry_max_s=4, heartbeat_s=0
+        ),
     )
     board.install()
-    (board.flash_dir / "deliver.py").write_text(DELIVER.format(count=EVENT_COUNT, deadline_ms=20000))
+    (board.flash_dir / "deliver.py").write_text(
+        DELIVER.format(count=EVENT_COUNT, deadline_ms=20000)
+    )
     process = subprocess.Popen(
         micropython_command("deliver.py"),
         cwd=board.flash_dir,
@@ -116,7 +137,9 @@ def test_journal_waits_for_broker_then_delivers_in_order(micropython_available, 
         journal_files = sorted(path.name for path in (board.flash_dir / "journal.d").glob("*.json"))
 
         broker = _start_broker(broker_kind, port, tmp_path / "broker")
-        credentials = ("observer", "observer-password") if broker_kind == "mosquitto" else (None, None)
+        credentials = (
+            ("observer", "observer-password") if broker_kind == "mosquitto" else (None, None)
+        )
         with Subscriber(port, [EVENTS_TOPIC.format(device_id="+")], *credentials) as subscriber:
             process.send_signal(signal.SIGCONT)
             done = _next_entry(lines, "test.done", 20, seen)
@@ -140,6 +163,6 @@ def test_journal_waits_for_broker_then_delivers_in_order(micropython_available, 
     assert [event["seq"] for event in events] == sorted(event["seq"] for event in events)
     assert len({event["seq"] for event in events}) == EVENT_COUNT
     assert all(event["dev"] == DEVICE_ID and event["type"] == "test" for event in events)
-    # The events waited in the journal through the failed attempts: their age says so.
+    # The events waited in the journal through the failed attempts, and their age shows it.
     assert all(event["age"] >= 500 for event in events)
     assert list((board.flash_dir / "journal.d").glob("*.json")) == []

@@ -1,8 +1,8 @@
 """Light detection (light.py) under MicroPython, on simulated time.
 
-A light level sequence is sampled every 10 ms, as the firmware does while it
-confirms a wake-up; the script prints the first time the debounced state
-turned light, or -1.
+A sequence of light levels is sampled every 10 ms, as the firmware does
+while it confirms a wake-up. The script prints the first time the debounced
+state turned light, or -1.
 """
 
 from __future__ import annotations
@@ -37,12 +37,16 @@ print(json.dumps(first_light))
 
 def _first_light(run_firmware_script, levels: list[int]) -> int:
     result = run_firmware_script(
-        FIRST_LIGHT.format(levels=levels, threshold=THRESHOLD, hysteresis=HYSTERESIS, debounce=DEBOUNCE_MS)
+        FIRST_LIGHT.format(
+            levels=levels, threshold=THRESHOLD, hysteresis=HYSTERESIS, debounce=DEBOUNCE_MS
+        )
     )
     return json.loads(result.stdout)
 
 
-def _pulse(light_ms: int, total_ms: int = 1500, start_ms: int = 100, level: int = LIGHT) -> list[int]:
+def _pulse(
+    light_ms: int, total_ms: int = 1500, start_ms: int = 100, level: int = LIGHT
+) -> list[int]:
     return [level if start_ms <= t < start_ms + light_ms else DARK for t in range(0, total_ms, 10)]
 
 

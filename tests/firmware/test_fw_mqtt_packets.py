@@ -65,7 +65,9 @@ def remaining_length(length: int) -> bytes:
             return bytes(encoded)
 
 
-def publish_packet(topic: bytes, payload: bytes, qos: int, packet_id: int = 0, retain: bool = False) -> bytes:
+def publish_packet(
+    topic: bytes, payload: bytes, qos: int, packet_id: int = 0, retain: bool = False
+) -> bytes:
     body = mqtt_string(topic) + (packet_id.to_bytes(2, "big") if qos else b"") + payload
     return bytes((0x30 | qos << 1 | int(retain),)) + remaining_length(len(body)) + body
 
@@ -93,7 +95,9 @@ report(sent=sock.sent, session_present=session_present, connected=client.connect
 
     body = (
         mqtt_string(b"MQTT")
-        + bytes((4, 0xEE))  # level 4; flags: user, password, will retain, will QoS 1, will, clean session
+        + bytes(
+            (4, 0xEE)
+        )  # level 4; flags: user, password, will retain, will QoS 1, will, clean session
         + (60).to_bytes(2, "big")
         + mqtt_string(b"stk-1")
         + mqtt_string(b"ikki/v1/stickers/stk-1/status")
@@ -158,7 +162,9 @@ report(sent=sock.sent, first=first, second=second, left=sock.incoming)
     )
 
     topic = b"ikki/v1/stickers/stk-1/events"
-    assert bytes.fromhex(values["sent"]) == publish_packet(topic, payload, 1, 1) + publish_packet(topic, payload, 1, 2)
+    assert bytes.fromhex(values["sent"]) == publish_packet(topic, payload, 1, 1) + publish_packet(
+        topic, payload, 1, 2
+    )
     assert (values["first"], values["second"]) == (1, 2)
     assert values["left"] == ""
 
@@ -271,7 +277,7 @@ report(ids=[client._next_packet_id() for _ in range(3)])
 
 
 def test_silent_broker_times_out_on_real_socket(run_firmware_script):
-    # A listening socket that accepts and never answers: waiting for CONNACK,
+    # A listening socket that accepts and never sends anything: waiting for CONNACK,
     # then for PUBACK, must each fail after the client timeout.
     port = free_port()
     values = _run(

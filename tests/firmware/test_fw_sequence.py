@@ -91,7 +91,7 @@ def test_power_cut_never_reuses_a_number(micropython_available, tmp_path: Path):
 
 
 def test_torn_slot_write_falls_back_to_other_slot(run_firmware_script, tmp_path: Path):
-    first = _allocate(run_firmware_script, 6)  # slot a holds ceiling 5, slot b ceiling 9
+    first = _allocate(run_firmware_script, 6)  # slot a contains ceiling 5, slot b ceiling 9
     slot_a = tmp_path / "flash" / "seq.a"
     # A power cut while slot a is rewritten with the next ceiling, 13: the
     # write is torn and no number of the new block has been handed out yet.
@@ -103,15 +103,15 @@ def test_torn_slot_write_falls_back_to_other_slot(run_firmware_script, tmp_path:
     assert after == [9, 10]
 
 
-def test_both_slots_torn_checksum_rejects_garbage(run_firmware_script, tmp_path: Path):
-    _allocate(run_firmware_script, 1)  # slot a holds ceiling 5
+def test_checksum_rejects_altered_ceiling(run_firmware_script, tmp_path: Path):
+    _allocate(run_firmware_script, 1)  # slot a contains ceiling 5
     slot_a = tmp_path / "flash" / "seq.a"
     number, checksum = slot_a.read_text().split()
-    slot_a.write_text(f"{number}9 {checksum}\n")  # digits flipped: checksum no longer matches
+    slot_a.write_text(f"{number}9 {checksum}\n")  # altered: the checksum no longer matches
 
     after = _allocate(run_firmware_script, 1)
 
-    # Nothing valid on flash: the store starts over, which is right only for a
-    # first write torn before any number was used; the checksum keeps a
-    # garbage ceiling from being trusted.
+    # Nothing valid is left on flash, so the store starts over. That is right
+    # only for a first write torn before any number was used. The checksum
+    # keeps an altered ceiling from being trusted.
     assert after == [1]

@@ -63,3 +63,18 @@ def cheap_password_hashing(monkeypatch) -> None:
     from argon2 import PasswordHasher
 
     monkeypatch.setattr(accounts, "password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def hire_for(session: Session, *, start: date, rate: str = "80.00", weeks: int = 4, hours: int = 38,
+             language: str | None = "en"):
+    """Return (client, freelancer, contract): a freelancer hired on a new mission, contract not yet accepted."""
+    from backend.marketplace import applications
+
+    client = make_client(session, "buyer@schelde.example", language=language)
+    freelancer, _ = make_freelancer(session, "lien@example.be", "Lien Peeters", skills={"Python": 5},
+                                    available_from=start, language=language)
+    mission = make_mission(session, client, title="Data platform", start=start, weeks=weeks, hours=hours)
+    application = applications.apply(session, freelancer, mission.id, message="Hello", rate=Decimal(rate))
+    applications.set_shortlisted(session, client, application.id, True)
+    contract = applications.hire(session, client, application.id)
+    return client, freelancer, contract

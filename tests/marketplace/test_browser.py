@@ -185,7 +185,7 @@ def test_client_hires_and_freelancer_invoices(browser, live_server, settings, sc
     submit(client, "form[action$='/accept']")
     assert client.locator(".badge-signed").count() == 1
     assert client.locator("form[action$='/terms']").count() == 0
-    acceptances = client.locator("table.acceptances tbody tr").all_inner_texts()
+    acceptances = client.locator("ul.acceptances li").all_inner_texts()
     assert "Ann Claes" in acceptances[0] and "Lien Peeters" in acceptances[1]
 
     # Lien enters a week of hours and submits it; the client approves it.

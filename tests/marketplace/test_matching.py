@@ -103,6 +103,7 @@ def test_reasons_explain_each_point(sqlite_url):
 
         greet = by_profile[profiles["greet"].id]
         assert [matching.render_reason(reason, "en") for reason in greet.reasons if reason.points == 0] == [
+            "Docker: not on the profile",
             "Rate 150,00\xa0€, more than 10% above the maximum of 90,00\xa0€",
             "Available only from 1 June 2030, more than two weeks after the start on 4 March 2030",
         ]
@@ -116,11 +117,20 @@ def test_reasons_render_in_french_and_dutch(sqlite_url):
         french = [matching.render_reason(reason, "fr") for reason in bram.reasons]
         dutch = [matching.render_reason(reason, "nl") for reason in bram.reasons]
 
-    assert "SQL : niveau 2, un de moins que le 3 demandé" in french
-    assert "Ne parle pas anglais" in french
-    assert "Tarif de 95,00\xa0€, au plus 10\xa0% au-dessus du maximum de 90,00\xa0€" in french
-    assert "SQL: niveau 2, één onder de gevraagde 3" in dutch
-    assert "Spreekt geen Engels" in dutch
+    assert french == [
+        "Python\xa0: niveau 4, minimum 4 demandé",
+        "SQL\xa0: niveau 2, un cran sous le minimum demandé (3)",
+        "Docker\xa0: absent du profil",
+        "Tarif de 95,00\xa0€, au plus 10\xa0% au-dessus du maximum de 90,00\xa0€",
+        "Disponible dès le 10 mars 2030, moins de deux semaines après le début de la mission (4 mars 2030)",
+        "32 heures disponibles par semaine, 32 nécessaires",
+        "Se déplace dans cette région\xa0: Anvers, à environ 51 km (domicile\xa0: Flandre-Orientale)",
+        "Parle néerlandais",
+        "Ne parle pas anglais",
+    ]
+    assert dutch[1] == "SQL: niveau 2, één onder het gevraagde minimum (3)"
+    assert dutch[6] == "Gevestigd in Oost-Vlaanderen, verplaatst zich naar Antwerpen (ongeveer 51 km)"
+    assert dutch[-2:] == ["Spreekt Nederlands", "Spreekt geen Engels"]
 
 
 def test_hybrid_and_remote_missions_include_distant_freelancers(sqlite_url):

@@ -23,6 +23,7 @@ SHARED_TEMPLATE_MSGIDS = [
     "For companies only: your company's details, as registered in the Crossroads Bank for Enterprises.",
     "Company name", "Enterprise number", "Street and number", "Postal code", "City",
     ("%(count)s unread", "%(count)s unread"),
+    "Unknown account type {role}: choose freelancer or client.",
 ]
 # Error classes whose first argument or ``message`` attribute is a msgid.
 ERROR_CALLS = {"InvalidInput", "Conflict", "Forbidden", "NotFound", "IkkiError"}

@@ -77,8 +77,11 @@ def test_failed_job_is_retried_later_then_gives_up(database_url):
         assert job.status == "pending"
         assert job.attempts == 1
         assert "simulated outage" in job.last_error
-        # Not due again until the retry delay has passed.
-        assert jobs.claim_next_job(engine, "w") is None
+
+    # Not due again until the retry delay has passed.
+    assert jobs.claim_next_job(engine, "w") is None
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id)
         job.run_after = job.created_at
         session.add(job)
 

@@ -39,11 +39,23 @@ def test_run_in_one_process_controlled_from_another(tmp_path: Path, broker, devi
     device_id, key = device
     config_file = tmp_path / "sticker.json"
     settings = {"arm_delay_s": 0.5, "cry_max_s": 3, "heartbeat_s": 0}
-    config_file.write_text(json.dumps(make_config(device_id, key.hex(), mqtt_port=broker.port, **settings)))
+    config_file.write_text(
+        json.dumps(make_config(device_id, key.hex(), mqtt_port=broker.port, **settings))
+    )
     directory = tmp_path / "board"
     runner = CliRunner()
     process = subprocess.Popen(
-        [sys.executable, "-c", RUN_STICKER, "run", str(directory), "--config", str(config_file), "--envelope", "closed"],
+        [
+            sys.executable,
+            "-c",
+            RUN_STICKER,
+            "run",
+            str(directory),
+            "--config",
+            str(config_file),
+            "--envelope",
+            "closed",
+        ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
