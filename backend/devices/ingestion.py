@@ -185,7 +185,13 @@ def _letter_opened(session: Session, device: Device, event: DeviceEvent) -> None
     if device.letter_id is not None:
         from backend.collection.service import get_letter, mark_letter_opened
 
+        from backend.collection.escalation import escalate_opened_letter
+
         marked = mark_letter_opened(session, device.letter_id, _occurred_at(event), event.id)
+        if marked is not None:
+            # Only the first opening escalates; a second opening is on the timeline only.
+            escalate_opened_letter(session, invoice_id=marked.invoice_id, letter_id=marked.id,
+                                   event_id=event.id)
         # None means that the letter was opened before. The listeners still get the letter.
         letter = marked or get_letter(session, device.letter_id)
         log.info("sticker.letter_opened", device_id=device.device_id, letter_id=device.letter_id,

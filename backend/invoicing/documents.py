@@ -9,13 +9,16 @@ stored amount, formatted for the customer's language: the PDF agrees with the UB
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import segno
 import structlog
 from babel import Locale
+from babel.numbers import format_currency
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from backend.core.money import CENT
 from backend.invoicing import vat
 from backend.invoicing.epc import epc_payload
 from backend.invoicing.formatting import format_enterprise_number, format_iban, unit_label
@@ -33,12 +36,13 @@ QR_ERROR_LEVEL = "m"
 
 
 def payment_qr_payload(invoice: Invoice, creditor_name: str) -> str | None:
-    """Return the EPC QR payload that pays what the invoice asks, or None when nothing is due.
+    """Return the EPC QR payload that pays the invoice's amount, or None when it asks nothing.
 
-    The structured communication's 12 digits go in the structured-reference element and the
+    The amount is the payable amount as issued, so that the document never changes. The
+    structured communication's 12 digits go in the structured-reference element and the
     free text stays empty; without a structured communication the invoice number is the text.
     """
-    amount = invoice.payable_amount - invoice.paid_amount - invoice.credited_amount
+    amount = invoice.payable_amount
     if invoice.is_draft or invoice.is_credit_note or invoice.currency != "EUR" or amount <= 0:
         return None
     digits = invoice.structured_communication
@@ -50,6 +54,14 @@ def payment_qr_payload(invoice: Invoice, creditor_name: str) -> str | None:
         structured_reference=digits,
         text=None if digits else invoice.number,
     )
+
+
+def format_price(amount: Decimal, language: str, currency: str = "EUR") -> str:
+    """Format a unit price with two decimals, or up to four when it has them (7,2025 €)."""
+    value = amount.normalize()
+    if value.as_tuple().exponent > -2:
+        value = amount.quantize(CENT)
+    return format_currency(value, currency, locale=LOCALES[language], decimal_quantization=False)
 
 
 def qr_data_uri(payload: str) -> str:
@@ -88,9 +100,9 @@ def render_invoice_html(detail: InvoiceDetail, language: str | None = None) -> s
         structured_communication=format_digits(invoice.structured_communication)
         if invoice.structured_communication else None,
         qr_data_uri=qr_data_uri(payload) if payload else None,
-        amount_due=invoice.payable_amount - invoice.paid_amount - invoice.credited_amount,
         business_customer=bool(customer.vat_number or customer.enterprise_number),
         unit_label=lambda code: unit_label(code, gettext),
+        price=lambda amount: format_price(amount, language, invoice.currency),
         format_iban=format_iban,
         format_enterprise_number=format_enterprise_number,
     )

@@ -55,14 +55,7 @@ class DoctypeNotAllowed(InvoiceImportError):
 class NotAnInvoice(InvoiceImportError):
     message = (
         "The file {filename} is not a UBL invoice: its root element is {element}. "
-        "Import a Peppol BIS Billing 3.0 invoice, whose root element is Invoice."
-    )
-
-
-class CreditNoteNotSupported(InvoiceImportError):
-    message = (
-        "The file {filename} is a credit note ({number}), not an invoice. "
-        "Credit notes are not imported yet: import invoices only."
+        "Import a Peppol BIS Billing 3.0 invoice or credit note, whose root element is Invoice or CreditNote."
     )
 
 
@@ -145,6 +138,10 @@ class MalformedStructuredCommunication(InvoiceImportError):
 
 class NoInvoiceLines(InvoiceImportError):
     message = "The invoice has no cac:InvoiceLine. An invoice needs at least one line. " + EXPORT_AGAIN
+
+
+class NoCreditNoteLines(InvoiceImportError):
+    message = "The credit note has no cac:CreditNoteLine. A credit note needs at least one line. " + EXPORT_AGAIN
 
 
 class LineAmountMismatch(InvoiceImportError):

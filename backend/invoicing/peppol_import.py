@@ -1,4 +1,7 @@
-"""Read and check a Peppol BIS Billing 3.0 invoice (UBL 2.1, EN 16931).
+"""Read and check a Peppol BIS Billing 3.0 invoice or credit note (UBL 2.1, EN 16931).
+
+A credit note is a UBL ``CreditNote`` (type code 381), or an ``Invoice`` whose type code is
+381. Its amounts are read as written, positive, and ``document_type`` tells it apart.
 
 The parser is closed to XML attacks: no network, no DTD, no entity expansion, and a
 file with a DOCTYPE declaration is rejected outright. Every check raises an
@@ -22,7 +25,7 @@ from stdnum.exceptions import ValidationError
 from backend.core.money import round_cents
 from backend.invoicing import errors
 from backend.invoicing import structured_communication as ogm
-from backend.invoicing.ubl import AMOUNT_PLACES, INVOICE_NS, NS, AmountReader, UblReader
+from backend.invoicing.ubl import AMOUNT_PLACES, CREDIT_NOTE_NS, INVOICE_NS, NS, AmountReader, UblReader
 
 EN16931 = "urn:cen.eu:en16931:2017"
 # Peppol participant scheme of the Belgian enterprise number (Crossroads Bank for Enterprises).
@@ -61,6 +64,8 @@ class ParsedParty:
     email: str | None
     phone: str | None
     contact_name: str | None
+    endpoint_scheme: str | None = None
+    endpoint_id: str | None = None
 
     @property
     def key(self) -> str:
@@ -91,10 +96,12 @@ class ParsedTaxSubtotal:
     taxable_amount: Decimal
     tax_amount: Decimal
     exemption_reason: str | None
+    exemption_reason_code: str | None = None
 
 
 @dataclass(frozen=True)
 class ParsedInvoice:
+    document_type: str
     number: str
     issue_date: date
     due_date: date
@@ -114,6 +121,13 @@ class ParsedInvoice:
     customer: ParsedParty
     lines: tuple[ParsedLine, ...]
     tax_subtotals: tuple[ParsedTaxSubtotal, ...]
+    billing_reference: str | None = None
+    billing_reference_date: date | None = None
+    delivery_date: date | None = None
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.document_type == "credit_note"
 
 
 def display_filename(filename: str) -> str:
@@ -134,6 +148,7 @@ def parse_invoice(data: bytes, filename: str, max_bytes: int) -> ParsedInvoice:
     reader = UblReader(root)
     currency = reader.currency()
     amounts = AmountReader(reader, currency)
+    credit_root = etree.QName(root).localname == "CreditNote"
 
     number = reader.required("cbc:ID")
     if len(number) > MAX_NUMBER_LENGTH:
@@ -141,23 +156,37 @@ def parse_invoice(data: bytes, filename: str, max_bytes: int) -> ParsedInvoice:
     customization = reader.required("cbc:CustomizationID")
     if not customization.startswith(EN16931):
         raise errors.UnsupportedCustomization(value=customization)
-    if reader.text("cbc:InvoiceTypeCode") == CREDIT_NOTE_TYPE_CODE:
-        raise errors.CreditNoteNotSupported(filename=filename, number=number)
+    credit = credit_root or reader.text("cbc:InvoiceTypeCode") == CREDIT_NOTE_TYPE_CODE
 
     supplier = _read_party(reader, "cac:AccountingSupplierParty/cac:Party", "supplier")
     customer = _read_party(reader, "cac:AccountingCustomerParty/cac:Party", "customer")
-    structured_communication, iban, bic = _read_payment_means(reader)
-    lines = _read_lines(reader, amounts)
+    structured_communication, iban, bic = _read_payment_means(reader, required=not credit)
+    lines = _read_lines(reader, amounts, credit_root)
     tax_amount, tax_subtotals = _read_tax_total(reader, amounts, currency)
     totals = _read_and_check_totals(amounts, lines, tax_amount)
 
+    issue_date = reader.date("cbc:IssueDate", required=True)
+    # A credit note asks no payment, so its due date (BT-9) is optional; it defaults to its date.
+    if credit_root:
+        due_date = reader.date("cac:PaymentMeans/cbc:PaymentDueDate") or issue_date
+    else:
+        due_date = reader.date("cbc:DueDate", required=not credit) or issue_date
+    buyer_reference = reader.text("cbc:BuyerReference")
+    if buyer_reference == number:
+        # Written by tools, Ikki included, that repeat the number because Peppol requires a reference.
+        buyer_reference = None
+
     return ParsedInvoice(
+        document_type="credit_note" if credit else "invoice",
         number=number,
-        issue_date=reader.date("cbc:IssueDate", required=True),
-        due_date=reader.date("cbc:DueDate", required=True),
+        issue_date=issue_date,
+        due_date=due_date,
         currency=currency,
         note=reader.joined("cbc:Note"),
-        buyer_reference=reader.text("cbc:BuyerReference"),
+        buyer_reference=buyer_reference,
+        billing_reference=reader.text("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"),
+        billing_reference_date=reader.date("cac:BillingReference/cac:InvoiceDocumentReference/cbc:IssueDate"),
+        delivery_date=reader.date("cac:Delivery/cbc:ActualDeliveryDate"),
         structured_communication=structured_communication,
         iban=iban,
         bic=bic,
@@ -198,11 +227,8 @@ def _parse_xml(data: bytes, filename: str) -> etree._Element:
         raise errors.DoctypeNotAllowed(filename=filename)
 
     qualified = etree.QName(root)
-    if qualified.localname == "CreditNote":
-        raise errors.CreditNoteNotSupported(
-            filename=filename, number=root.findtext("cbc:ID", default="?", namespaces=NS).strip()
-        )
-    if qualified.namespace != INVOICE_NS or qualified.localname != "Invoice":
+    known = {(INVOICE_NS, "Invoice"), (CREDIT_NOTE_NS, "CreditNote")}
+    if (qualified.namespace, qualified.localname) not in known:
         root_name = qualified.localname
         if qualified.namespace is not None:
             root_name = f"{{{qualified.namespace}}}{root_name}"
@@ -230,8 +256,13 @@ def _read_party(root: UblReader, path: str, role: str) -> ParsedParty:
         # A Belgian VAT number is BE followed by the enterprise number.
         enterprise_number = vat_number[2:]
 
+    endpoint = party.element("cbc:EndpointID")
+    endpoint_id = " ".join(endpoint.text.split()) if endpoint is not None and endpoint.text else None
+
     return ParsedParty(
         role=role,
+        endpoint_scheme=endpoint.get("schemeID") if endpoint_id else None,
+        endpoint_id=endpoint_id,
         name=trading_name or registration_name,
         registration_name=registration_name,
         vat_number=vat_number,
@@ -288,10 +319,15 @@ def _read_enterprise_number(party: UblReader, country: str) -> str | None:
     return found
 
 
-def _read_payment_means(root: UblReader) -> tuple[str | None, str, str | None]:
-    """Return the structured communication, IBAN and BIC of the first credit transfer account."""
+def _read_payment_means(root: UblReader, *, required: bool = True) -> tuple[str | None, str, str | None]:
+    """Return the structured communication, IBAN and BIC of the first credit transfer account.
+
+    A credit note may have no account; its IBAN is then the empty string.
+    """
     means = root.children("cac:PaymentMeans")
     with_account = [item for item in means if item.text("cac:PayeeFinancialAccount/cbc:ID")]
+    if not with_account and not required:
+        return None, "", None
     if not with_account:
         # Ikki collects into the freelancer's account, so an invoice without one cannot be chased.
         raise errors.MissingElement(element=root.name("cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID"))
@@ -334,14 +370,18 @@ def _parse_structured_communication(value: str, element: str) -> str:
         ) from None
 
 
-def _read_lines(root: UblReader, amounts: AmountReader) -> tuple[ParsedLine, ...]:
-    readers = root.children("cac:InvoiceLine")
+def _read_lines(root: UblReader, amounts: AmountReader, credit_note: bool = False) -> tuple[ParsedLine, ...]:
+    line_path, quantity_path = (("cac:CreditNoteLine", "cbc:CreditedQuantity") if credit_note
+                                else ("cac:InvoiceLine", "cbc:InvoicedQuantity"))
+    readers = root.children(line_path)
     if not readers:
+        if credit_note:
+            raise errors.NoCreditNoteLines()
         raise errors.NoInvoiceLines()
 
     lines = []
     for position, line in enumerate(readers, start=1):
-        quantity = line.decimal("cbc:InvoicedQuantity", QUANTITY_PLACES, required=True)
+        quantity = line.decimal(quantity_path, QUANTITY_PLACES, required=True)
         price = line.decimal("cac:Price/cbc:PriceAmount", QUANTITY_PLACES, required=True)
         line_amount = amounts.read(line, "cbc:LineExtensionAmount")
         base_quantity = line.decimal("cac:Price/cbc:BaseQuantity", QUANTITY_PLACES) or Decimal(1)
@@ -356,7 +396,7 @@ def _read_lines(root: UblReader, amounts: AmountReader) -> tuple[ParsedLine, ...
             raise errors.LineAmountMismatch(
                 element=line.name("cbc:LineExtensionAmount"),
                 value=line.required("cbc:LineExtensionAmount"),
-                quantity=line.required("cbc:InvoicedQuantity"),
+                quantity=line.required(quantity_path),
                 price=line.required("cac:Price/cbc:PriceAmount"),
                 expected=expected,
             )
@@ -368,7 +408,7 @@ def _read_lines(root: UblReader, amounts: AmountReader) -> tuple[ParsedLine, ...
                 position=position,
                 description=f"{name}\n{description}" if description and description != name else name,
                 quantity=quantity,
-                unit_code=line.element("cbc:InvoicedQuantity").get("unitCode"),
+                unit_code=line.element(quantity_path).get("unitCode"),
                 unit_price=price,
                 line_amount=line_amount,
                 vat_category=_vat_category(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID"),
@@ -418,6 +458,7 @@ def _read_tax_total(root: UblReader, amounts: AmountReader,
                 taxable_amount=taxable,
                 tax_amount=amount,
                 exemption_reason=subtotal.text("cac:TaxCategory/cbc:TaxExemptionReason"),
+                exemption_reason_code=subtotal.text("cac:TaxCategory/cbc:TaxExemptionReasonCode"),
             )
         )
     if not subtotals:

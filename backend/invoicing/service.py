@@ -137,12 +137,13 @@ def get_invoice_detail(session: Session, owner_id: int, invoice_id: int) -> Invo
 
 
 def list_invoices(session: Session, owner_id: int) -> list[InvoiceSummary]:
-    """Return the owner's invoices with their debtor's name, the earliest due date first."""
+    """Return the owner's invoices, credit notes and drafts with their debtor's name: drafts
+    first, then the earliest due date first."""
     statement = (
         select(Invoice, InvoiceParty.name)
         .join(InvoiceParty, sa.and_(InvoiceParty.invoice_id == Invoice.id, InvoiceParty.role == "customer"))
         .where(Invoice.owner_id == owner_id)
-        .order_by(Invoice.due_date, Invoice.id)
+        .order_by(sa.case((Invoice.status == "draft", 0), else_=1), Invoice.due_date, Invoice.id)
     )
     return [InvoiceSummary(invoice=invoice, debtor_name=name) for invoice, name in session.exec(statement)]
 
@@ -204,6 +205,7 @@ def import_invoice(session: Session, owner_id: int, data: bytes, filename: str) 
     invoice = Invoice(
         owner_id=owner_id,
         source="imported",
+        document_type=parsed.document_type,
         number=parsed.number,
         supplier_key=supplier_key,
         issue_date=parsed.issue_date,
@@ -221,9 +223,12 @@ def import_invoice(session: Session, owner_id: int, data: bytes, filename: str) 
         tax_inclusive_amount=parsed.tax_inclusive_amount,
         payable_amount=parsed.payable_amount,
         paid_amount=Decimal("0.00"),
-        status="open" if parsed.payable_amount > 0 else "paid",
+        status=_imported_status(parsed),
         debtor_language=guess.language,
         debtor_language_source=guess.source,
+        billing_reference=parsed.billing_reference,
+        billing_reference_date=parsed.billing_reference_date,
+        delivery_date=parsed.delivery_date,
     )
     try:
         # The unique constraint decides, so that of two concurrent imports exactly one wins.
@@ -249,9 +254,40 @@ def import_invoice(session: Session, owner_id: int, data: bytes, filename: str) 
     )
     record_timeline(session, invoice.id, "imported", filename=display_filename(filename),
                     language=guess.language, language_source=guess.source)
+    if parsed.is_credit_note:
+        _credit_imported_invoice(session, invoice)
     session.flush()
-    log.info("invoice.imported", invoice_id=invoice.id, owner_id=owner_id, lines=len(parsed.lines))
+    log.info("invoice.imported", invoice_id=invoice.id, owner_id=owner_id, lines=len(parsed.lines),
+             document_type=parsed.document_type)
     return invoice
+
+
+def _imported_status(parsed: ParsedInvoice) -> str:
+    if parsed.is_credit_note:
+        return "issued"
+    return "open" if parsed.payable_amount > 0 else "paid"
+
+
+def _credit_imported_invoice(session: Session, credit_note: Invoice) -> None:
+    """Lower the amount due of the invoice an imported credit note corrects, when the owner
+    imported that invoice too, so that it is not chased for the credited amount."""
+    if not credit_note.billing_reference:
+        return
+    original = session.exec(
+        select(Invoice).where(Invoice.owner_id == credit_note.owner_id,
+                              Invoice.supplier_key == credit_note.supplier_key,
+                              Invoice.number == credit_note.billing_reference,
+                              Invoice.document_type == "invoice")
+    ).first()
+    if original is None:
+        return
+    credit_note.credited_invoice_id = original.id
+    original.credited_amount += credit_note.payable_amount
+    if original.status == "open" and original.amount_due <= 0:
+        original.status = "credited"
+    session.add_all([credit_note, original])
+    record_timeline(session, original.id, "credited", credit_note=credit_note.number,
+                    amount=credit_note.payable_amount)
 
 
 def _raise_if_imported(session: Session, owner_id: int, supplier_key: str, parsed: ParsedInvoice) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import uuid
 
 import structlog
@@ -23,6 +24,20 @@ from backend.web.templating import render
 log = structlog.get_logger(__name__)
 
 STATIC_DIR = i18n.BACKEND_DIR / "web" / "static"
+
+# Every domain's routes, in the order their paths are matched.
+ROUTE_MODULES = (
+    "web.routes",
+    "accounts.routes",
+    "invoicing.routes",
+    "collection.routes",
+    "devices.routes",
+    "devices.demo_routes",
+    "notifications.routes",
+    "marketplace.routes",
+    "contracts.routes",
+    "timesheets.routes",
+)
 
 
 def _wants_html(request: Request) -> bool:
@@ -101,18 +116,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    from backend.accounts.routes import router as accounts_router
-    from backend.web.routes import router as web_router
-
-    app.include_router(web_router)
-    app.include_router(accounts_router)
-    for module_name in ("invoicing", "collection", "devices", "notifications", "marketplace", "contracts",
-                        "timesheets"):
-        try:
-            module = __import__(f"backend.{module_name}.routes", fromlist=["router"])
-        except ModuleNotFoundError as error:
-            if error.name != f"backend.{module_name}.routes":
-                raise
-            continue
-        app.include_router(module.router)
+    for module_name in ROUTE_MODULES:
+        app.include_router(importlib.import_module(f"backend.{module_name}").router)
     return app

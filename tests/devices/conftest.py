@@ -4,10 +4,6 @@ signed events, the embedded broker, ingestion, and a Mosquitto started by the te
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -28,8 +24,8 @@ from backend.devices import service
 from backend.devices.broker import EmbeddedBroker
 from backend.devices.ingestion import Ingestion
 from backend.devices.models import DeviceEvent, RejectedMessage
-from backend.devices.mosquitto import write_mosquitto_config
 from backend.devices.protocol import events_topic, mqtt_password, sign_event
+from tests.support.mosquitto import MosquittoServer
 from tests.conftest import SAMPLE_INVOICE, free_port, make_settings, which_or_skip
 
 FACTORY_TOKEN = "factory-token-for-tests"
@@ -248,63 +244,6 @@ def start_ingestion(sqlite_settings: Settings) -> Iterator[Callable[..., Ingesti
     yield start
     for worker in started:
         worker.stop()
-
-
-class MosquittoServer:
-    """A Mosquitto started by the test on a free port, with ikki's password and ACL files."""
-
-    def __init__(self, executable: str, directory: Path, settings: Settings) -> None:
-        self.executable = executable
-        self.directory = directory
-        self.settings = settings
-        # The backend's listener; stickers connect on device_port.
-        self.port = free_port()
-        self.device_port = free_port()
-        self.process: subprocess.Popen | None = None
-        self.log_path = directory / "mosquitto.log"
-
-    def write_config(self) -> None:
-        # Started as root, Mosquitto would switch to the user "mosquitto", which cannot read
-        # the password file (mode 0600) written by this process.
-        run_as = "root" if os.geteuid() == 0 else None
-        with session_scope(core_db.get_engine(self.settings.database_url)) as session:
-            write_mosquitto_config(session, self.directory, self.settings, host="127.0.0.1",
-                                   port=self.port, device_port=self.device_port, run_as=run_as)
-
-    def start(self) -> None:
-        self.write_config()
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen([self.executable, "-c", str(self.directory / "mosquitto.conf")],
-                                        stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self.log_path.read_text()}")
-            try:
-                for port in (self.port, self.device_port):
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                        pass
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log_path.read_text()}")
-
-    def reload(self) -> None:
-        """Rewrite the files and make Mosquitto read them again (SIGHUP)."""
-        assert self.process is not None
-        self.write_config()
-        self.process.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
 
 
 @pytest.fixture
