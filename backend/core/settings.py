@@ -86,6 +86,27 @@ class Settings(BaseSettings):
     platform_fee_client_per_hour: Decimal = Decimal("2.50")
     platform_fee_debtor_management_per_hour: Decimal = Decimal("2.00")
 
+    # --- Invoicing -------------------------------------------------------------------------
+    # Peppol access point that sends issued invoices. "none": no access point is configured,
+    # so the UBL file is offered for download and attached to the invoice e-mail.
+    invoicing_peppol_provider: Literal["none"] = "none"
+    # The platform as the supplier of its monthly fee invoices. The development values are
+    # fictitious; production requires real ones (checked below).
+    platform_billing_email: str = "billing@ikki.example"
+    platform_name: str = "Ikki"
+    platform_registration_name: str = "Ikki SRL"
+    platform_street: str = "Rue de l'Exemple 1"
+    platform_postal_code: str = "1000"
+    platform_city: str = "Bruxelles"
+    platform_country: str = "BE"
+    platform_enterprise_number: str = "0876543270"
+    platform_vat_number: str = "BE0876543270"
+    platform_iban: str = "BE71096123456769"
+    platform_bic: str = ""
+    platform_fee_payment_terms_days: int = Field(default=14, ge=0, le=120,
+                                                 description="days the platform's fee invoices give to pay")
+    # --- end of invoicing ------------------------------------------------------------------
+
     demo_email: str = "demo@ikki.example"
     demo_password: str = "demo-ikki-2026"
 
@@ -111,6 +132,14 @@ class Settings(BaseSettings):
                 raise ValueError("IKKI_BASE_URL must be https:// in production")
             if self.mqtt_password == MQTT_DEVELOPMENT_PASSWORD:
                 raise ValueError("IKKI_MQTT_PASSWORD must be set to a long random value in production")
+        return self
+
+    @model_validator(mode="after")
+    def _check_platform_supplier(self) -> "Settings":
+        """Refuse the fictitious platform supplier in production: fee invoices would be invalid."""
+        if self.environment == "production" and self.platform_enterprise_number == "0876543270":
+            raise ValueError("IKKI_PLATFORM_ENTERPRISE_NUMBER and the other IKKI_PLATFORM_* settings "
+                             "must describe the real platform company in production")
         return self
 
     @property

@@ -392,6 +392,10 @@ class NothingToSend(Conflict):
     message = "A draft cannot be sent: issue it first."
 
 
+class NotSendable(Conflict):
+    message = "Invoice {number} was imported: the tool that issued it sends it to the customer."
+
+
 class CustomerHasNoEmail(InvalidInput):
     message = "Customer {customer} has no e-mail address. Add one, then send the invoice again."
 

@@ -40,7 +40,6 @@ def compose(email: OutgoingEmail, sender: str) -> EmailMessage:
     message["Subject"] = email.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="ikki.example")
-    message["Content-Language"] = email.language
     message.set_content(email.text)
     if email.html is not None:
         message.add_alternative(email.html, subtype="html")
@@ -56,6 +55,8 @@ def compose(email: OutgoingEmail, sender: str) -> EmailMessage:
         maintype, subtype = attachment.mime_type.split("/")
         message.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
                                filename=attachment.filename)
+    # Set last: set_content() and add_*() drop the Content-* headers of the message.
+    message["Content-Language"] = email.language
     return message
 
 

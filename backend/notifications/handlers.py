@@ -88,3 +88,4 @@ def render_letter_opened_call(session: Session, job: Job) -> None:
                               language=language, provider=settings.telephony_provider,
                               audio=wav_path is not None)
 import backend.marketplace.notify  # noqa: E402,F401  (registers the marketplace e-mail handler)
+import backend.invoicing.jobs  # noqa: E402,F401  (registers the invoice e-mail handler)

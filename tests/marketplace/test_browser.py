@@ -149,6 +149,12 @@ def test_client_hires_and_freelancer_invoices(browser, live_server, settings, sc
         submit(client, f"article.match >> nth={index} >> form")
     assert client.locator("article.match .badge").count() == 2
 
+    # The client switches to French for the rest of the path.
+    with client.expect_navigation():
+        client.click("form.language-switch button[value=fr]")
+    assert "Python\xa0: niveau 5, minimum 4 demandé" in client.locator("article.match").first.inner_text()
+    client.screenshot(path=screenshots / "matches-fr.png", full_page=True)
+
     # Lien, invited, applies in Dutch.
     lien = log_in(browser, live_server, "lien@example.be", "nl")
     lien.goto(f"{live_server}/notifications")
@@ -170,6 +176,7 @@ def test_client_hires_and_freelancer_invoices(browser, live_server, settings, sc
     client.fill("textarea[name=notes]", "Delivered on time, good with junior colleagues.")
     submit(client, "form[action$='/checks']")
     assert "Koen Jacobs, former team lead" in client.locator("#checks").inner_text()
+    client.screenshot(path=screenshots / "application-fr.png", full_page=True)
     submit(client, "form[action$='/hire']")
     contract_url = client.url
     assert re.search(r"/contracts/\d+$", contract_url)
@@ -212,4 +219,15 @@ def test_client_hires_and_freelancer_invoices(browser, live_server, settings, sc
     assert total == "€\xa03.325,00"
     assert Decimal("38") * Decimal("87.50") == Decimal("3325.00")
     lien.screenshot(path=screenshots / "draft-nl.png", full_page=True)
-    assert mission_url
+
+    # Thomas, invited but not chosen, reads his notifications in French.
+    thomas = log_in(browser, live_server, "thomas@example.be", "fr")
+    thomas.goto(f"{live_server}/notifications")
+    texts = thomas.locator("li.notice").all_inner_texts()
+    assert any("a choisi un autre freelance pour la mission" in text for text in texts)
+    thomas.screenshot(path=screenshots / "notifications-fr.png", full_page=True)
+    thomas.goto(mission_url)
+    assert thomas.locator(".badge-rejected").count() == 1
+    thomas.screenshot(path=screenshots / "mission-freelancer-fr.png", full_page=True)
+    client.goto(mission_url)
+    client.screenshot(path=screenshots / "mission-client-fr.png", full_page=True)

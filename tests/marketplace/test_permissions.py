@@ -17,6 +17,7 @@ import pytest
 from fastapi import routing
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from backend.contracts import service as contracts
 from backend.core import db as core_db
@@ -170,7 +171,7 @@ def build_world(engine) -> World:
         experience = service.add_experience(session, hired_profile, title="Data engineer", organisation="Polder NV",
                                             start_date=date(2020, 1, 1), end_date=None, description="")
         skill = service.profile_skills(session, hired_profile.id)[0]
-        mission_skill = session.query(MissionSkill).filter_by(mission_id=mission.id).first()
+        mission_skill = session.exec(select(MissionSkill).where(MissionSkill.mission_id == mission.id)).first()
         notice = notices.notices_for_user(session, hired.id)[0]
         ids = {
             "mission_id": mission.id, "application_id": hired_application.id, "contract_id": contract.id,
