@@ -14,6 +14,7 @@ from micropython import const
 _CONNECT = const(0x10)
 _CONNACK = const(0x20)
 _PUBLISH = const(0x30)
+_DUP = const(0x08)  # PUBLISH flag: this packet may repeat an earlier attempt
 _PUBACK = const(0x40)
 _PINGREQ = const(0xC0)
 _PINGRESP = const(0xD0)
@@ -57,6 +58,9 @@ class MQTTClient:
         self._sock = None
         self._will = None
         self._packet_id = 0
+        # Packet id of the last PUBLISH sent, kept after a failure so the
+        # caller can send the message again with the same id.
+        self.last_packet_id = 0
         self._last_send_ms = 0
         self._header = bytearray(5)  # packet type byte + up to 4 remaining-length bytes
         self._rx = bytearray(_RX_SIZE)
@@ -242,19 +246,26 @@ class MQTTClient:
             raise MQTTError("connection refused by broker: %d %s" % (return_code, reason))
         return bool(self._rx[0] & 1)
 
-    def publish(self, topic, payload, qos=0, retain=False):
+    def publish(self, topic, payload, qos=0, retain=False, resend_id=0):
         # Publish and, at QoS 1, wait for the PUBACK. Return the packet id
-        # (0 at QoS 0).
+        # (0 at QoS 0). A QoS 1 message that got no PUBACK is sent again, on
+        # the next connection, with resend_id set to its packet id: the
+        # packet then keeps that id and carries the DUP flag (MQTT 3.1.1,
+        # section 4.4).
         if self._sock is None:
             raise MQTTError("not connected")
         if qos not in (0, 1):
             raise ValueError("QoS must be 0 or 1")
+        if resend_id and not (qos and 0 < resend_id <= 65535):
+            raise ValueError("resend_id must be a packet id from 1 to 65535 at QoS 1")
         topic_field = _encode_string(topic)
-        packet_id = self._next_packet_id() if qos else 0
+        packet_id = resend_id or (self._next_packet_id() if qos else 0)
+        flags = qos << 1 | (1 if retain else 0) | (_DUP if resend_id else 0)
         length = len(topic_field) + len(payload) + (2 if qos else 0)
+        self.last_packet_id = packet_id
         try:
             self._tx_length = 0
-            self._write_header(_PUBLISH | qos << 1 | (1 if retain else 0), length)
+            self._write_header(_PUBLISH | flags, length)
             self._put(topic_field)
             if qos:
                 self._put(bytes((packet_id >> 8, packet_id & 0xFF)))

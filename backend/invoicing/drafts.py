@@ -187,6 +187,14 @@ def require_draft(invoice: Invoice) -> None:
         raise errors.InvoiceNotDraft(number=invoice.number)
 
 
+def require_issued(invoice: Invoice) -> None:
+    """Raise unless the document was issued here, the only ones Ikki writes e-invoice files of."""
+    if invoice.is_draft:
+        raise errors.NoUblForDraft()
+    if invoice.source != "issued":
+        raise errors.NoUblForImported(number=invoice.number)
+
+
 def draft_input(session: Session, invoice: Invoice) -> DraftInput:
     """Return a draft's stored content as form values."""
     lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)

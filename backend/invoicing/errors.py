@@ -392,6 +392,14 @@ class NothingToSend(Conflict):
     message = "A draft cannot be sent: issue it first."
 
 
+class NoUblForDraft(Conflict):
+    message = "A draft has no e-invoice file yet: issue it first."
+
+
+class NoUblForImported(Conflict):
+    message = "Invoice {number} was imported: its e-invoice file is the one you imported."
+
+
 class NotSendable(Conflict):
     message = "Invoice {number} was imported: the tool that issued it sends it to the customer."
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from backend.accounts.models import User
 from backend.core.settings import get_settings
 from backend.core.time import today_brussels
-from backend.invoicing import errors, service
+from backend.invoicing import document_routes, errors, party_routes, service, vat
 from backend.invoicing.formatting import format_enterprise_number, format_iban, unit_label
 from backend.invoicing.peppol_import import display_filename
 from backend.invoicing.schemas import InvoiceOut, InvoiceSummaryOut
@@ -21,6 +21,9 @@ from backend.web.security import flash, verify_csrf
 from backend.web.templating import render
 
 router = APIRouter()
+# Included first, so that /invoices/new and /invoices/{id}.pdf match before /invoices/{invoice_id}.
+router.include_router(document_routes.router)
+router.include_router(party_routes.router)
 
 
 def _(message: str) -> str:
@@ -61,8 +64,8 @@ def invoice_list_page(request: Request, user: User = Depends(current_user),
 def import_invoice_form(request: Request, file: UploadFile = File(...), user: User = Depends(current_user),
                         session: Session = Depends(db_session)):
     invoice = service.import_invoice(session, user.id, read_upload(file), file.filename or "")
-    message = request.state.gettext("Invoice {number} imported.").format(number=invoice.number)
-    flash(request, message, "success")
+    template = "Credit note {number} imported." if invoice.is_credit_note else "Invoice {number} imported."
+    flash(request, request.state.gettext(template).format(number=invoice.number), "success")
     return RedirectResponse(f"/invoices/{invoice.id}", status_code=303)
 
 
@@ -72,10 +75,20 @@ def invoice_page(request: Request, invoice_id: int, user: User = Depends(current
     from backend.collection.service import letters_for_invoice
 
     detail = service.get_invoice_detail(session, user.id, invoice_id)
+    helpers = {
+        "unit_label": lambda code: unit_label(code, request.state.gettext),
+        "format_iban": format_iban,
+        "format_enterprise_number": format_enterprise_number,
+        "mention": vat.mention(detail.invoice.vat_scheme, detail.invoice.debtor_language),
+        "scheme_labels": vat.SCHEME_LABELS,
+    }
+    if detail.invoice.is_draft:
+        return render(request, "invoicing/draft.html", detail=detail, invoice=detail.invoice, **helpers)
     return render(
         request,
         "invoicing/detail.html",
         detail=detail,
+        related=service.related_documents(session, detail.invoice),
         invoice=detail.invoice,
         letters=letters_for_invoice(session, invoice_id),
         timeline=describe_timeline(detail.timeline, request.state.language),
@@ -83,9 +96,7 @@ def invoice_page(request: Request, invoice_id: int, user: User = Depends(current
         today=today_brussels(),
         language_source_labels=LANGUAGE_SOURCE_LABELS,
         language_names_in_sentence=LANGUAGE_NAMES_IN_SENTENCE,
-        unit_label=lambda code: unit_label(code, request.state.gettext),
-        format_iban=format_iban,
-        format_enterprise_number=format_enterprise_number,
+        **helpers,
     )
 
 

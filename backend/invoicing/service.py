@@ -136,6 +136,17 @@ def get_invoice_detail(session: Session, owner_id: int, invoice_id: int) -> Invo
     )
 
 
+def related_documents(session: Session, invoice: Invoice) -> list[Invoice]:
+    """Return the credit notes of an invoice, or the invoice a credit note corrects."""
+    if invoice.is_credit_note:
+        if invoice.credited_invoice_id is None:
+            return []
+        original = session.get(Invoice, invoice.credited_invoice_id)
+        return [original] if original is not None else []
+    statement = select(Invoice).where(Invoice.credited_invoice_id == invoice.id).order_by(Invoice.id)
+    return list(session.exec(statement))
+
+
 def list_invoices(session: Session, owner_id: int) -> list[InvoiceSummary]:
     """Return the owner's invoices, credit notes and drafts with their debtor's name: drafts
     first, then the earliest due date first."""

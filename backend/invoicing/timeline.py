@@ -21,6 +21,10 @@ def _(message: str) -> str:
 KIND_LABELS = {
     "imported": _("Invoice imported"),
     "issued": _("Invoice issued"),
+    "credited": _("Corrected by a credit note"),
+    "send_requested": _("E-mail to the customer queued"),
+    "invoice_sent": _("Sent to the customer by e-mail"),
+    "peppol_sent": _("Sent on the Peppol network"),
     "debtor_language_changed": _("Debtor's language changed"),
     "letter_issued": _("Reminder letter issued"),
     "sticker_linked": _("Sticker linked to the letter"),
@@ -50,6 +54,10 @@ DETAIL_LABELS = {
     "scheduled_for": _("Planned for"),
     "amount": _("Amount"),
     "audio": _("Spoken version"),
+    "number": _("Number"),
+    "credit_note": _("Credit note"),
+    "attachments": _("Attachments"),
+    "message_id": _("Message"),
 }
 
 LANGUAGE_SOURCE_LABELS = {
