@@ -61,14 +61,18 @@ def worker() -> None:
 
 
 def _mount_optional_groups() -> None:
+    from backend.collection.cli import collection
     from backend.devices.cli import mqtt, stickers_admin
     from backend.invoicing.cli import invoice
+    from provisioning.cli import station
     from simulator.cli import sticker
 
     main.add_command(invoice)
+    main.add_command(collection)
     main.add_command(sticker)
     main.add_command(mqtt)
     main.add_command(stickers_admin)
+    main.add_command(station)
 
 
 _mount_optional_groups()

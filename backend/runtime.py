@@ -25,6 +25,9 @@ def prepare(settings: Settings) -> dict:
     with session_scope(get_engine(settings.database_url)) as session:
         user, created = ensure_demo_user(session, email=settings.demo_email, password=settings.demo_password)
         device = ensure_demo_sticker(session, owner_id=user.id) if settings.virtual_sticker else None
+        from backend.collection.interest import seed_published_rates
+
+        seed_published_rates(session)
         return {"user_id": user.id, "user_created": created,
                 "device_id": device.device_id if device else None}
 
@@ -38,6 +41,7 @@ class Product:
         self.ingestion = None
         self.worker = None
         self.sticker = None
+        self.collection = None
 
     def start(self, demo_device_id: str | None = None) -> None:
         from backend.devices.broker import EmbeddedBroker
@@ -52,6 +56,11 @@ class Product:
         if settings.worker_in_process:
             self.worker = Worker(engine, settings.worker_poll_interval_s)
             self.worker.start()
+        if settings.worker_in_process and settings.collection_scheduler:
+            from backend.collection.scheduler import CollectionScheduler
+
+            self.collection = CollectionScheduler(engine, settings.collection_scheduler_interval_s)
+            self.collection.start()
         self.ingestion = Ingestion(settings, on_stored=self.worker.wake if self.worker else None)
         self.ingestion.start()
         if settings.virtual_sticker and demo_device_id is not None:
@@ -60,7 +69,7 @@ class Product:
             self.sticker = start_virtual_sticker(settings, demo_device_id)
 
     def stop(self) -> None:
-        for part in (self.sticker, self.ingestion, self.worker, self.broker):
+        for part in (self.sticker, self.ingestion, self.collection, self.worker, self.broker):
             if part is None:
                 continue
             try:

@@ -10,6 +10,7 @@
 # Each wake-up from deep sleep is a reset: run() picks up from the state that
 # was stored in RTC memory before the sleep.
 import gc
+import os
 import sys
 
 from micropython import const
@@ -20,10 +21,11 @@ from board import DEFAULT_PINMAP, Board
 from cry import CryPlayer
 from journal import Journal
 from light import LightSensor
-from reporter import Reporter
 from seqno import SequenceStore
-from signing import Signer
 from version import FW_VERSION
+
+# reporter, mqtt and signing are imported by load_delivery(): on a wake-up by
+# light the sound starts before their bytecode is loaded.
 
 _AWAKE_POLL_MS = const(50)  # light sampling period while idle or arming
 _CONFIRM_POLL_MS = const(10)  # light sampling period while confirming a wake-up
@@ -35,6 +37,17 @@ _PIN_ALREADY_SET_SLEEP_MS = const(10000)
 # Stay awake for a delivery retry due within this time; sleep for a later one.
 _STAY_AWAKE_FOR_RETRY_MS = const(5000)
 _ERROR_RESET_DELAY_MS = const(5000)
+# On flash: written when the sticker finished for good (after_cry "finish"),
+# so that a power cut does not re-arm it.
+FINISHED_FILE = "finished"
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
 
 
 class App:
@@ -50,12 +63,23 @@ class App:
         self.player = CryPlayer(board, config.volume)
         self.sequence = SequenceStore(resume=board.retained.get("sq", 0))
         self.journal = Journal()
-        self.reporter = Reporter(board, config, self.journal, Signer(config.key))
+        self._reporter = None
+        self.finished = _exists(FINISHED_FILE)
         if "rs" not in board.retained:
             # RTC session id: changes whenever the RTC restarts, so an event's
             # age can be trusted only while it is unchanged.
             board.retained["rs"] = board.random_u32() & 0x7FFFFFFF
             board.save_retained()
+
+    @property
+    def reporter(self):
+        # Created at first use, which imports the network modules.
+        if self._reporter is None:
+            from reporter import Reporter
+            from signing import Signer
+
+            self._reporter = Reporter(self.board, self.config, self.journal, Signer(self.config.key))
+        return self._reporter
 
     def set_state(self, state, reason):
         if state != self.state:
@@ -81,14 +105,20 @@ class App:
 
         if cause != "deepsleep":
             self.schedule_heartbeat()
-            self.record("boot", {"reset": cause, "batt_mv": board.battery_mv()})
+            battery_mv = board.battery_mv()
+            self.record("boot", {"reset": cause, "batt_mv": battery_mv})
+            self.check_battery(battery_mv)
+            if self.finished:
+                self.timer_wake("done")
             self.stay_awake("%s reset" % cause)
+        if self.finished or self.previous_state == "done":
+            self.timer_wake("done")
         if self.previous_state == "armed":
             if wake == "pin" or board.light_pin():
                 self.confirm_opening()
-            self.timer_wake(armed=True)
+            self.timer_wake("armed")
         if wake == "timer":
-            self.timer_wake(armed=False)
+            self.timer_wake("idle")
         self.stay_awake("woke up from %s (%s)" % (self.previous_state, wake))
 
     def confirm_opening(self):
@@ -120,10 +150,12 @@ class App:
                 self.cry(onset_ms)
             board.sleep_ms(_CONFIRM_POLL_MS)
 
-    def timer_wake(self, armed):
-        # Woken by the timer: send the heartbeat or retry delivery, then sleep
-        # again in the same mode. While armed, light still starts the cry.
+    def timer_wake(self, mode):
+        # Woken by the timer (or powered on after the last cry): send the
+        # heartbeat or retry delivery, then sleep again in the same mode,
+        # "armed", "idle" or "done". While armed, light still starts the cry.
         board = self.board
+        armed = mode == "armed"
         self.heartbeat_if_due()
         now = board.uptime_ms()
         self.sensor.reset(now, stable=not armed)
@@ -142,8 +174,8 @@ class App:
                     self.confirm_opening()
             board.sleep_ms(_REPORT_POLL_MS)
 
-        if armed:
-            self.sleep("armed", "timer wake-up done, %d events in the journal" % len(self.journal))
+        if mode != "idle":
+            self.sleep(mode, "timer wake-up done, %d events in the journal" % len(self.journal))
         self.sensor.reset(board.uptime_ms())
         if self.sensor.light:
             self.sleep("idle", "timer wake-up done, still in light")
@@ -187,8 +219,9 @@ class App:
         return not len(self.journal) or self.reporter.retry_wait_ms() > _STAY_AWAKE_FOR_RETRY_MS
 
     def sleep(self, mode, reason):
-        # Deep sleep: "armed" wakes on light, "idle" wakes on dark. A timer
-        # wakes the sticker for a delivery retry or the next heartbeat.
+        # Deep sleep: "armed" wakes on light, "idle" wakes on dark, "done"
+        # wakes on neither. A timer wakes the sticker for a delivery retry or
+        # the next heartbeat.
         board = self.board
         timer_ms = 0
         if len(self.journal):
@@ -199,8 +232,8 @@ class App:
             timer_ms = heartbeat_ms if not timer_ms else min(timer_ms, heartbeat_ms)
         self.reporter.shutdown()
 
-        wake_on_light = mode == "armed"
-        if board.light_pin() == (1 if wake_on_light else 0):
+        wake_on_light = None if mode == "done" else mode == "armed"
+        if wake_on_light is not None and board.light_pin() == (1 if wake_on_light else 0):
             log.warning(
                 "sleep.wake_pin_already_set",
                 mode=mode,
@@ -233,6 +266,7 @@ class App:
         board = self.board
         config = self.config
         started_ms = board.uptime_ms()
+        # The sound comes first: nothing is read, logged or written before it.
         try:
             self.player.start()
             self.player.pump()
@@ -241,7 +275,9 @@ class App:
             log.error("cry.sound_failed", error=repr(error))
             self.player.stop()
         self.set_state("crying", "light for %d ms" % (started_ms - onset_ms))
-        self.record("opened", {"light": self.sensor.level, "batt_mv": board.battery_mv()}, onset_ms)
+        # Read while the speaker draws current: the lowest voltage of a cycle.
+        battery_mv = board.battery_mv()
+        self.record("opened", {"light": self.sensor.level, "batt_mv": battery_mv}, onset_ms)
 
         reason = None
         try:
@@ -273,7 +309,10 @@ class App:
         )
         gc.collect()
 
+        self.check_battery(battery_mv)
         self.report_after_cry()
+        if self.config.after_cry == "finish":
+            self.finish()
         self.stay_awake("re-arming after the cry")
 
     def report_after_cry(self):
@@ -292,6 +331,14 @@ class App:
             )
         else:
             self.set_state("done", "all events delivered")
+
+    def finish(self):
+        # after_cry "finish": one opening is all this sticker reports. It
+        # sleeps without a light wake-up, for heartbeats and retries only.
+        with open(FINISHED_FILE, "w") as stream:
+            stream.write("1")
+        self.finished = True
+        self.sleep("done", "cry over and after_cry is finish")
 
     # Events
 
@@ -348,7 +395,31 @@ class App:
         self.schedule_heartbeat()
         # On a timer wake-up the current state is still the one slept in.
         state = self.state or self.previous_state or ""
-        self.record("heartbeat", {"batt_mv": self.board.battery_mv(), "state": state})
+        battery_mv = self.board.battery_mv()
+        self.record(
+            "heartbeat",
+            {
+                "batt_mv": battery_mv,
+                "state": state,
+                # Signal strength of the last connection, 0 when unknown.
+                "rssi": self.board.retained.get("rssi", 0),
+                "pending": len(self.journal),
+            },
+        )
+        self.check_battery(battery_mv)
+
+    def check_battery(self, battery_mv):
+        # Record low_battery once per fall under the limit; RTC memory keeps
+        # the flag, so a power cut may report it once more.
+        retained = self.board.retained
+        low = battery_mv < self.config.low_battery_mv
+        if low and not retained.get("lb"):
+            self.record(
+                "low_battery", {"batt_mv": battery_mv, "limit_mv": self.config.low_battery_mv}
+            )
+        if bool(retained.get("lb")) != low:
+            retained["lb"] = 1 if low else 0
+            self.board.save_retained()
 
 
 def main():

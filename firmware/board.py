@@ -115,6 +115,8 @@ class Board:
 
     def audio_write(self, samples):
         # Queue samples for DMA. Blocks only until they fit in the I2S buffer.
+        if self._i2s is None:
+            raise OSError("I2S is not started: call audio_start() first")
         return self._i2s.write(samples)
 
     def audio_shift(self, samples, shift):
@@ -193,6 +195,17 @@ class Board:
 
     def wifi_connected(self):
         return self._wlan is not None and self._wlan.isconnected()
+
+    def signal_dbm(self):
+        # Received signal strength of the current Wi-Fi connection in dBm,
+        # 0 when not connected.
+        wlan = self._wlan
+        if wlan is None or not wlan.isconnected():
+            return 0
+        try:
+            return int(wlan.status("rssi"))
+        except (OSError, ValueError, TypeError):
+            return 0
 
     def wifi_stop(self):
         if self._wlan is not None:

@@ -25,7 +25,14 @@ DEFAULTS = {
     "retry_max_s": 900,
     "report_window_s": 20,
     "board": "esp32s3_ref",
+    # After a cry: "rearm" (wait for the dark and arm again) or "finish"
+    # (sleep until the battery runs out, waking only for heartbeats).
+    "after_cry": "rearm",
+    # Battery voltage under which a low_battery event is recorded, once.
+    "low_battery_mv": 3450,
 }
+
+AFTER_CRY_CHOICES = ("rearm", "finish")
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 _HEX_CHARS = "0123456789abcdefABCDEF"
@@ -117,6 +124,10 @@ class Config:
         # Volume in percent; the cry player rounds it up to a 6 dB step.
         self.volume = _integer(merged, "volume", 0, 100)
         self.board = _text(merged, "board", 32)
+        self.after_cry = merged["after_cry"]
+        if self.after_cry not in AFTER_CRY_CHOICES:
+            raise ConfigError("after_cry must be 'rearm' or 'finish', got %r" % self.after_cry)
+        self.low_battery_mv = _integer(merged, "low_battery_mv", 0, 5000)
 
 
 def load(path=CONFIG_FILE):

@@ -48,11 +48,14 @@ class CryPlayer:
     def pump(self):
         # Write one chunk. Blocks while the I2S buffer is full, so a loop that
         # calls pump() runs at the pace of the sound (one chunk per 32 ms).
-        filled = self._stream.readinto(self._buffer)
+        stream = self._stream
+        if stream is None:
+            raise OSError("the cry is not playing: call start() first")
+        filled = stream.readinto(self._buffer)
         while filled < CHUNK_BYTES:
             # End of the loop: continue from the start of the file.
-            self._stream.seek(0)
-            count = self._stream.readinto(self._view[filled:])
+            stream.seek(0)
+            count = stream.readinto(self._view[filled:])
             if not count:
                 raise OSError("sound file %s is empty" % self._path)
             filled += count

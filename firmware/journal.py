@@ -2,10 +2,11 @@
 # removed only after the broker acknowledged the event (PUBACK).
 #
 # Each record is written to a temporary file and then renamed, so a power cut
-# leaves either the whole record or none of it. The journal is bounded. When
-# it is full, a new event pushes out the oldest event that is not "opened",
-# or the oldest of all when every event is "opened". The count of dropped
-# events is kept on flash and reported with the next events.
+# leaves either the whole record or none of it. The journal is bounded by its
+# capacity and by the free space of the flash. When either is reached, a new
+# event pushes out the oldest heartbeat, else the oldest other event that is
+# not "opened", else the oldest "opened" event. The count of dropped events
+# is kept on flash and reported with the next events ("dropped").
 import errno
 import json
 import os
@@ -19,6 +20,16 @@ _NAME_LENGTH = const(10)  # zero-padded sequence number, so names sort by number
 _SUFFIX = ".json"
 _TEMPORARY = "new.tmp"
 _DROPPED = "dropped"
+# POSIX ENOSPC ("no space left on device"); MicroPython's errno module may
+# not name it, and littlefs on the ESP32 port raises this number.
+_ENOSPC = const(28)
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _exists(path):
@@ -56,7 +67,8 @@ class Journal:
 
     def append(self, record):
         # Store a record (a dict with at least "seq" and "type") on flash.
-        # Return the sequence number of a record dropped to make room, or 0.
+        # Return the sequence number of the last record dropped to make room,
+        # or 0. Raise OSError when even an empty journal has no room.
         seq = record["seq"]
         if self._seqs and seq <= self._seqs[-1]:
             raise ValueError(
@@ -67,19 +79,42 @@ class Journal:
             dropped_seq = self._pick_victim()
             self.discard(dropped_seq)
 
-        temporary = self._directory + "/" + _TEMPORARY
-        with open(temporary, "w") as stream:
-            stream.write(json.dumps(record))
-        os.rename(temporary, self._path(seq))
+        text = json.dumps(record)
+        while True:
+            try:
+                self._write(seq, text)
+                break
+            except OSError as error:
+                if error.errno != _ENOSPC or not self._seqs:
+                    raise
+            # The flash is full: make room and try again.
+            dropped_seq = self._pick_victim()
+            self.discard(dropped_seq)
         self._seqs.append(seq)
         return dropped_seq
 
+    def _write(self, seq, text):
+        temporary = self._directory + "/" + _TEMPORARY
+        try:
+            with open(temporary, "w") as stream:
+                stream.write(text)
+            os.rename(temporary, self._path(seq))
+        except OSError:
+            _remove_quietly(temporary)
+            raise
+
     def _pick_victim(self):
+        # The oldest heartbeat, else the oldest event that is not "opened",
+        # else the oldest event. An unreadable record goes first.
+        other = 0
         for seq in self._seqs:
             record = self.read(seq)
-            if record is None or record.get("type") != "opened":
+            kind = None if record is None else record.get("type")
+            if kind is None or kind == "heartbeat":
                 return seq
-        return self._seqs[0]
+            if not other and kind != "opened":
+                other = seq
+        return other or self._seqs[0]
 
     def read(self, seq):
         # Return the record with this sequence number, or None if its file is
@@ -130,6 +165,13 @@ class Journal:
 
     def _write_dropped(self):
         temporary = self._directory + "/" + _TEMPORARY
-        with open(temporary, "w") as stream:
-            stream.write(str(self.dropped))
-        os.rename(temporary, self._directory + "/" + _DROPPED)
+        try:
+            with open(temporary, "w") as stream:
+                stream.write(str(self.dropped))
+            os.rename(temporary, self._directory + "/" + _DROPPED)
+        except OSError as error:
+            _remove_quietly(temporary)
+            # A full flash loses the count until the next drop writes it; the
+            # events sent in this session still carry it (self.dropped).
+            if error.errno != _ENOSPC:
+                raise

@@ -61,7 +61,7 @@ class MQTTClient:
         # Packet id of the last PUBLISH sent, kept after a failure so the
         # caller can send the message again with the same id.
         self.last_packet_id = 0
-        self._last_send_ms = 0
+        self._last_send_ms = time.ticks_ms()
         self._header = bytearray(5)  # packet type byte + up to 4 remaining-length bytes
         self._rx = bytearray(_RX_SIZE)
         self._rx_view = memoryview(self._rx)
@@ -119,12 +119,19 @@ class MQTTClient:
         if length:
             self._write(self._tx_view[:length])
 
+    def _socket(self):
+        sock = self._sock
+        if sock is None:
+            raise MQTTError("not connected")
+        return sock
+
     def _write(self, data):
-        self._sock.settimeout(self.timeout_ms / 1000)
+        sock = self._socket()
+        sock.settimeout(self.timeout_ms / 1000)
         view = memoryview(data)
         sent = 0
         while sent < len(view):
-            count = self._sock.write(view[sent:])
+            count = sock.write(view[sent:])
             if not count:
                 raise MQTTError("socket write timed out after %d ms" % self.timeout_ms)
             sent += count
@@ -133,13 +140,14 @@ class MQTTClient:
     # Reading
 
     def _read_exact(self, view, deadline):
+        sock = self._socket()
         received = 0
         while received < len(view):
             remaining = time.ticks_diff(deadline, time.ticks_ms())
             if remaining <= 0:
                 raise OSError(errno.ETIMEDOUT)
-            self._sock.settimeout(remaining / 1000)
-            count = self._sock.readinto(view[received:])
+            sock.settimeout(remaining / 1000)
+            count = sock.readinto(view[received:])
             if count is None:
                 raise OSError(errno.ETIMEDOUT)
             if count == 0:

@@ -20,6 +20,10 @@ _WIFI_TIMEOUT_MS = const(20000)
 _SOCKET_TIMEOUT_MS = const(5000)
 _KEEPALIVE_S = const(60)
 _MAX_BACKOFF_DOUBLINGS = const(20)
+# Signed bytes are sent again as they are (same packet id, DUP) only this
+# long after signing; later the event is signed again with a fresh "age".
+# The backend's MAX_RESEND_DELAY_MS bounds its opening-time window by it.
+MAX_RESEND_DELAY_MS = const(60000)
 
 
 def events_topic(device_id):
@@ -52,6 +56,12 @@ class Reporter:
         self._client.set_last_will(self._status_topic, b"offline", retain=True, qos=1)
         self._next_attempt_ms = 0
         self._wifi_started_ms = None
+        # (seq, packet id, payload, uptime when signed) of the event whose
+        # PUBACK did not come.
+        # NOTE: kept in RAM only; after a deep sleep or a reset the event is
+        # signed again and sent under a new packet id (the backend keeps it
+        # once by its sequence number either way).
+        self._inflight = None
         self.delivered = 0
 
     @property
@@ -145,21 +155,46 @@ class Reporter:
         sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, _SOCKET_TIMEOUT_MS)
         self._client.connect(sock)
         self._client.publish(self._status_topic, b"online", qos=0, retain=True)
+        rssi = self._board.signal_dbm()
+        if rssi and rssi != self._board.retained.get("rssi"):
+            self._board.retained["rssi"] = rssi
+            self._board.save_retained()
         log.info("mqtt.connected", host=config.mqtt_host, port=config.mqtt_port)
 
     def _publish_oldest(self):
         record = self._journal.oldest()
         if record is None:
             return False
+        inflight = self._inflight
+        now = self._board.uptime_ms()
+        if (
+            inflight is not None
+            and inflight[0] == record["seq"]
+            and now - inflight[3] <= MAX_RESEND_DELAY_MS
+        ):
+            # No PUBACK came for this event on an earlier connection: send the
+            # same bytes again, with the same packet id and the DUP flag. Its
+            # "age" is then as old as the first attempt.
+            resend_id = inflight[1]
+            payload = inflight[2]
+            fields = None
+        else:
+            resend_id = 0
+            try:
+                fields = self.fields_for(record)
+                payload = self._signer.payload(fields)
+            except (KeyError, TypeError, ValueError) as error:
+                # A record that cannot be encoded never will be: drop it, count it.
+                log.error("journal.invalid_record", seq=record.get("seq"), error=repr(error))
+                self._journal.discard(record["seq"])
+                return False
         try:
-            fields = self.fields_for(record)
-            payload = self._signer.payload(fields)
-        except (KeyError, TypeError, ValueError) as error:
-            # A record that cannot be encoded never will be: drop it, count it.
-            log.error("journal.invalid_record", seq=record.get("seq"), error=repr(error))
-            self._journal.discard(record["seq"])
-            return False
-        self._client.publish(self._topic, payload, qos=1)
+            self._client.publish(self._topic, payload, qos=1, resend_id=resend_id)
+        except (OSError, MQTTError):
+            signed_ms = inflight[3] if resend_id and inflight is not None else now
+            self._inflight = (record["seq"], self._client.last_packet_id, payload, signed_ms)
+            raise
+        self._inflight = None
 
         self._journal.remove(record["seq"])
         self.delivered += 1
@@ -170,7 +205,7 @@ class Reporter:
             "event.delivered",
             seq=record["seq"],
             type=record["type"],
-            age=fields["age"],
+            resent=bool(resend_id),
             left=len(self._journal),
         )
         gc.collect()

@@ -11,11 +11,13 @@ import re
 import segno
 import structlog
 from babel import Locale
-from sqlmodel import Session
+from sqlmodel import Session, select
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from backend.collection.models import ReminderLetter
+from backend.collection.figures import ReminderFigures, reminder_figures
+from backend.collection.models import ReminderLetter, StepClaim
+from backend.core.time import to_brussels
 from backend.invoicing import service as invoicing
 from backend.invoicing.epc import epc_payload
 from backend.invoicing.formatting import format_enterprise_number, format_iban
@@ -66,6 +68,8 @@ def render_letter_html(session: Session, letter: ReminderLetter) -> str:
     return render_text(
         TEMPLATE,
         language,
+        figures=_figures(session, letter),
+        lines=detail.lines,
         letter=letter,
         invoice=detail.invoice,
         contact=contact,
@@ -77,6 +81,15 @@ def render_letter_html(session: Session, letter: ReminderLetter) -> str:
         format_iban=format_iban,
         format_enterprise_number=format_enterprise_number,
     )
+
+
+def _figures(session: Session, letter: ReminderLetter) -> ReminderFigures:
+    """Return the figures the letter states, computed on the day it was issued."""
+    step = "formal_notice" if letter.kind == "formal_notice" else "letter"
+    claim = session.exec(select(StepClaim).where(StepClaim.invoice_id == letter.invoice_id,
+                                                 StepClaim.step == step)).first()
+    issued_on = to_brussels(letter.issued_at).date()
+    return reminder_figures(session, letter.invoice_id, issued_on, pay_by=claim.pay_by if claim else None)
 
 
 def render_letter_pdf(session: Session, letter: ReminderLetter) -> bytes:
@@ -92,3 +105,13 @@ def letter_filename(invoice_number: str, letter_id: int) -> str:
     """Return a file name for the download, safe in a Content-Disposition header."""
     safe_number = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice_number).strip("-")[:60] or "invoice"
     return f"reminder-{safe_number}-{letter_id}.pdf"
+
+
+def render_batch_pdf(session: Session, letters: list[ReminderLetter]) -> bytes:
+    """Render several letters into one PDF, one after the other, for the day's printing."""
+    fetcher = URLFetcher(allowed_protocols={"data"}, timeout=1)
+    documents = [HTML(string=render_letter_html(session, letter), url_fetcher=fetcher).render() for letter in letters]
+    pages = [page for document in documents for page in document.pages]
+    pdf = documents[0].copy(pages).write_pdf()
+    log.info("letters.batch_rendered", letters=len(letters), pages=len(pages), size=len(pdf))
+    return pdf

@@ -32,7 +32,7 @@ MAX_PAYMENT_TERMS_DAYS = 60
 
 @dataclass(frozen=True)
 class ContractOffer:
-    """What the marketplace hands over when a client hires: parties, mission and terms."""
+    """The parties, mission and terms that the marketplace hands over when a client hires."""
 
     mission_id: int
     application_id: int
@@ -145,7 +145,8 @@ def change_terms(session: Session, user: User, contract_id: int, change: TermsCh
     if change.language not in LANGUAGES:
         raise InvalidInput("Unknown language {language}: choose fr, nl or en.", language=change.language)
     if not 0 <= change.payment_terms_days <= MAX_PAYMENT_TERMS_DAYS:
-        # The Late Payment Act caps agreed terms between businesses at 60 days.
+        # The Act of 2 August 2002 on late payment, as amended in 2021, caps agreed payment
+        # terms between businesses at 60 days.
         raise InvalidInput("Invalid payment term {value}: write a number of days from 0 to 60.",
                            value=change.payment_terms_days)
     if change.end_date < change.start_date:
@@ -198,14 +199,6 @@ def accept(session: Session, user: User, contract_id: int, *, ip_address: str) -
         notices.notify(session, [*party_user_ids(session, contract, "client"), contract.freelancer_user_id],
                        "contract_signed", f"/contracts/{contract.id}", mission=contract.mission_title)
         log.info("contract.signed", contract_id=contract.id)
-    return contract
-
-
-def contract_facts(session: Session, contract_id: int) -> Contract:
-    """Return a contract for another domain's service, without a permission check."""
-    contract = session.get(Contract, contract_id)
-    if contract is None:
-        raise ContractNotFound(contract_id=contract_id)
     return contract
 
 

@@ -71,8 +71,28 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "Ikki <no-reply@ikki.example>"
 
-    telephony_provider: Literal["local"] = "local"
+    telephony_provider: Literal["local", "rest"] = "local"
     espeak_command: str = "espeak-ng"
+
+    # --- Collection ------------------------------------------------------------------------
+    # Run the collection ladder's daily run in the in-process scheduler of ``ikki up``.
+    collection_scheduler: bool = True
+    collection_scheduler_interval_s: float = Field(default=300.0, gt=0,
+                                                   description="seconds between two daily-run checks")
+    # Calls start only on Belgian working days (Monday to Friday, no public holiday), from
+    # call_hours_start:00 to before call_hours_end:00, Europe/Brussels.
+    call_hours_start: int = Field(default=9, ge=0, le=23)
+    call_hours_end: int = Field(default=18, ge=1, le=24)
+    call_max_attempts: int = Field(default=3, ge=1, le=10, description="attempts per call on no answer or busy")
+    call_retry_delay_minutes: int = Field(default=120, ge=1, description="minutes before calling again")
+    # REST telephony provider. An empty base URL disables it; nothing is sent anywhere then.
+    telephony_rest_base_url: str = ""
+    telephony_rest_account: str = ""
+    telephony_rest_token: str = ""
+    telephony_caller_id: str = ""
+    # Shared secret of the provider's signed status callbacks (HMAC-SHA256).
+    telephony_webhook_secret: str = ""
+    # --- end of collection -----------------------------------------------------------------
 
     worker_in_process: bool = True
     worker_poll_interval_s: float = 0.5

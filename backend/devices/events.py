@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from backend.devices.protocol import DEVICE_ID_PATTERN, PROTOCOL_VERSION
+from backend.devices.protocol import (
+    DEVICE_ID_PATTERN,
+    MAX_RESEND_DELAY_MS,
+    PROTOCOL_VERSION,
+    RTC_DRIFT_PER_MILLE,
+)
 
 
 class Reason(StrEnum):
@@ -154,3 +161,42 @@ def same_event(stored: dict[str, Any], received: dict[str, Any]) -> bool:
     same event when the fields fixed when the event happened, ``type`` and ``up``, are equal.
     """
     return all(stored.get(name) == received.get(name) for name in IDENTITY_FIELDS)
+
+
+@dataclass(frozen=True)
+class OccurrenceWindow:
+    """When an event happened on the device, by the backend's clock: between earliest and latest.
+
+    The device clock is not trusted, so the time comes from the backend's received_at minus
+    the queued time ("age") that the device measured with its RTC.
+    """
+
+    earliest: datetime
+    latest: datetime
+
+    @property
+    def middle(self) -> datetime:
+        return self.earliest + (self.latest - self.earliest) / 2
+
+    @property
+    def uncertainty(self) -> timedelta:
+        """Half the width of the window: the "±" of middle."""
+        return (self.latest - self.earliest) / 2
+
+
+def occurrence_window(received_at: datetime, queued_ms: int, *,
+                      resend_delay_ms: int = MAX_RESEND_DELAY_MS,
+                      drift_per_mille: int = RTC_DRIFT_PER_MILLE) -> OccurrenceWindow:
+    """Return the window in which an event happened, from when it was received and its age.
+
+    The age was measured when the device signed the payload. A copy sent again with the same
+    bytes (QoS 1, DUP) left the device up to resend_delay_ms after that, so the event may be
+    that much older than received_at - age. The RTC drift widens the window both ways in
+    proportion to the age.
+    """
+    if queued_ms < 0:
+        raise ValueError(f"queued_ms must not be negative, got {queued_ms}")
+    drift_ms = queued_ms * drift_per_mille // 1000
+    latest = received_at - timedelta(milliseconds=max(0, queued_ms - drift_ms))
+    earliest = received_at - timedelta(milliseconds=queued_ms + drift_ms + resend_delay_ms)
+    return OccurrenceWindow(earliest=earliest, latest=latest)

@@ -24,7 +24,15 @@ from backend.core.db import get_engine, session_scope
 from backend.core.settings import Settings, get_settings
 from backend.core.time import utcnow
 from backend.devices import metrics
-from backend.devices.events import MessageRejected, Reason, check_fields, parse_payload, same_event
+from backend.devices.events import (
+    MessageRejected,
+    OccurrenceWindow,
+    Reason,
+    check_fields,
+    occurrence_window,
+    parse_payload,
+    same_event,
+)
 from backend.devices.models import Device, DeviceEvent, RejectedMessage
 from backend.devices.protocol import (
     EVENTS_TOPIC_FILTER,
@@ -178,6 +186,11 @@ def _apply_event(session: Session, device: Device, event: DeviceEvent, fields: d
 
 def _occurred_at(event: DeviceEvent) -> datetime:
     return event.received_at - timedelta(milliseconds=event.queued_ms)
+
+
+def occurrence_of(event: DeviceEvent) -> OccurrenceWindow:
+    """Return the window in which a stored event happened, derived from received_at and its age."""
+    return occurrence_window(event.received_at, event.queued_ms)
 
 
 def _letter_opened(session: Session, device: Device, event: DeviceEvent) -> None:

@@ -110,6 +110,11 @@ def acl_text(backend_username: str, device_ids: list[str]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+# Events queued for one client (ingestion) before Mosquitto drops new ones: about 200 MB of
+# events at the maximum payload size.
+MAX_QUEUED_MESSAGES = 50_000
+
+
 def config_text(directory: Path, *, host: str, port: int, device_bind: str, device_port: int,
                 max_payload_bytes: int, run_as: str | None = None) -> str:
     """Write mosquitto.conf with a listener for the backend and one for the stickers.
@@ -134,6 +139,9 @@ def config_text(directory: Path, *, host: str, port: int, device_bind: str, devi
         f"persistence_location {directory / 'data'}/",
         # A client that sends a larger packet is disconnected by the broker.
         f"max_packet_size {max_payload_bytes + PACKET_OVERHEAD_BYTES}",
+        # Mosquitto drops QoS 1 messages beyond 1,000 queued for one client by default, which
+        # loses events whenever a burst outruns ingestion; this bound is for memory only.
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         "log_dest stderr",
         "",
         "# The backend: ingestion and the publishing of sticker configurations.",

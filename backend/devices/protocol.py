@@ -15,6 +15,13 @@ import re
 from typing import Any
 
 PROTOCOL_VERSION = 1
+# A device sends the same signed bytes again (QoS 1 with DUP) only within this time after
+# signing them; later it signs the event again, with a fresh "age". So a received "age" is
+# at most this much older than the moment of receipt minus the transit time.
+MAX_RESEND_DELAY_MS = 60_000
+# The device measures "age" with its RTC, whose slow clock (the ESP32-S3's internal
+# 136 kHz RC oscillator, without a 32 kHz crystal) may run this many per mille fast or slow.
+RTC_DRIFT_PER_MILLE = 50
 KEY_BYTES = 32
 TOPIC_PREFIX = "ikki/v1/stickers/"
 EVENTS_TOPIC_FILTER = TOPIC_PREFIX + "+/events"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from backend.accounts.models import User
-from backend.core.db import get_engine, session_scope
 from backend.invoicing import documents, drafts, issuing, parties, peppol_export, sending, service, vat
 from backend.invoicing.formatting import UNIT_LABELS
 from backend.web.deps import current_user, db_session
@@ -20,12 +17,6 @@ router = APIRouter()
 
 # Empty line rows a form offers below the lines already written.
 BLANK_ROWS = 2
-
-
-def write_session() -> Iterator[Session]:
-    """A session whose transaction holds the SQLite write lock from its start, as issuing needs."""
-    with session_scope(get_engine(), write_lock=True) as session:
-        yield session
 
 
 def _form_lines(form) -> list[drafts.LineEntry]:
@@ -111,7 +102,7 @@ def delete_draft(request: Request, invoice_id: int, user: User = Depends(current
 
 @router.post("/invoices/{invoice_id}/issue", dependencies=[Depends(verify_csrf)])
 def issue_invoice(request: Request, invoice_id: int, user: User = Depends(current_user),
-                  session: Session = Depends(write_session)):
+                  session: Session = Depends(db_session)):
     invoice = issuing.issue(session, user.id, invoice_id)
     gettext = request.state.gettext
     message = gettext("Credit note {number} issued.") if invoice.is_credit_note else gettext("Invoice {number} issued.")

@@ -21,11 +21,11 @@ from weasyprint.urls import URLFetcher
 from backend.core.money import CENT
 from backend.invoicing import vat
 from backend.invoicing.epc import epc_payload
-from backend.invoicing.formatting import format_enterprise_number, format_iban, unit_label
+from backend.invoicing.formatting import category_label, format_enterprise_number, format_iban, unit_label
 from backend.invoicing.models import Invoice
 from backend.invoicing.service import InvoiceDetail
 from backend.invoicing.structured_communication import format_digits
-from backend.web.i18n import LOCALES, gettext_for
+from backend.web.i18n import LOCALES, gettext_for, ngettext_for
 from backend.web.templating import render_text
 
 log = structlog.get_logger(__name__)
@@ -101,7 +101,8 @@ def render_invoice_html(detail: InvoiceDetail, language: str | None = None) -> s
         if invoice.structured_communication else None,
         qr_data_uri=qr_data_uri(payload) if payload else None,
         business_customer=bool(customer.vat_number or customer.enterprise_number),
-        unit_label=lambda code: unit_label(code, gettext),
+        unit_label=lambda code, quantity=None: unit_label(code, gettext, quantity, ngettext_for(language)),
+        category_label=lambda category: category_label(category, gettext),
         price=lambda amount: format_price(amount, language, invoice.currency),
         format_iban=format_iban,
         format_enterprise_number=format_enterprise_number,

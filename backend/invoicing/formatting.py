@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 def format_iban(iban: str) -> str:
     """Write an IBAN in groups of four characters, as banks print it."""
@@ -34,7 +36,39 @@ UNIT_LABELS = {
 }
 
 
-def unit_label(code: str | None, gettext) -> str:
+# Units whose name agrees with the quantity, as (singular, plural) msgids for ngettext.
+UNIT_FORMS = {
+    "DAY": ("day", "days"),
+    "MON": ("month", "months"),
+    "C62": ("piece", "pieces"),
+    "H87": ("piece", "pieces"),
+    "EA": ("piece", "pieces"),
+}
+
+
+def unit_label(code: str | None, gettext, quantity: Decimal | None = None, ngettext=None) -> str:
+    """Return the unit's name; with ``quantity`` and ``ngettext``, in the form that agrees with it.
+
+    A fraction takes the form of its whole part, as French and Dutch do (1,5 jour, 1,5 dag).
+    """
     if not code:
         return ""
+    if quantity is not None and ngettext is not None and code in UNIT_FORMS:
+        singular, plural = UNIT_FORMS[code]
+        return ngettext(singular, plural, int(abs(quantity)))
     return gettext(UNIT_LABELS[code]) if code in UNIT_LABELS else code
+
+
+# How a VAT breakdown names a category that charges no VAT (UNCL5305 codes).
+CATEGORY_LABELS = {
+    "Z": _("zero rate"),
+    "E": _("exempt"),
+    "AE": _("reverse charge"),
+    "K": _("exempt intra-Community supply"),
+    "G": _("exempt export"),
+    "O": _("outside the scope of VAT"),
+}
+
+
+def category_label(category: str, gettext) -> str:
+    return gettext(CATEGORY_LABELS[category]) if category in CATEGORY_LABELS else category

@@ -16,7 +16,7 @@ from backend.invoicing.peppol_import import display_filename
 from backend.invoicing.schemas import InvoiceOut, InvoiceSummaryOut
 from backend.invoicing.timeline import LANGUAGE_SOURCE_LABELS, describe_timeline
 from backend.web.deps import current_user, db_session
-from backend.web.i18n import LOCALES
+from backend.web.i18n import LOCALES, ngettext_for
 from backend.web.security import flash, verify_csrf
 from backend.web.templating import render
 
@@ -64,8 +64,9 @@ def invoice_list_page(request: Request, user: User = Depends(current_user),
 def import_invoice_form(request: Request, file: UploadFile = File(...), user: User = Depends(current_user),
                         session: Session = Depends(db_session)):
     invoice = service.import_invoice(session, user.id, read_upload(file), file.filename or "")
-    template = "Credit note {number} imported." if invoice.is_credit_note else "Invoice {number} imported."
-    flash(request, request.state.gettext(template).format(number=invoice.number), "success")
+    gettext = request.state.gettext
+    message = gettext("Credit note {number} imported.") if invoice.is_credit_note else gettext("Invoice {number} imported.")
+    flash(request, message.format(number=invoice.number), "success")
     return RedirectResponse(f"/invoices/{invoice.id}", status_code=303)
 
 
@@ -76,7 +77,8 @@ def invoice_page(request: Request, invoice_id: int, user: User = Depends(current
 
     detail = service.get_invoice_detail(session, user.id, invoice_id)
     helpers = {
-        "unit_label": lambda code: unit_label(code, request.state.gettext),
+        "unit_label": lambda code, quantity=None: unit_label(code, request.state.gettext, quantity,
+                                                             ngettext_for(request.state.language)),
         "format_iban": format_iban,
         "format_enterprise_number": format_enterprise_number,
         "mention": vat.mention(detail.invoice.vat_scheme, detail.invoice.debtor_language),

@@ -121,7 +121,7 @@ def public_profile(request: Request, slug: str, session: Session = Transaction) 
 @router.get("/missions", response_model=list[MissionOut])
 def list_missions(request: Request, user: User = Depends(current_user),
                   session: Session = Transaction) -> list[MissionOut]:
-    """The company's missions for a client; the open missions for a freelancer."""
+    """List the company's missions for a client, or the open missions for a freelancer."""
     if user.role == "client":
         found = missions.company_missions(session, service.require_company(session, user).id)
     else:
@@ -132,7 +132,7 @@ def list_missions(request: Request, user: User = Depends(current_user),
 @router.get("/missions/fitting", response_model=list[FittingMissionOut])
 def fitting_missions(request: Request, user: User = Depends(current_user),
                      session: Session = Transaction) -> list[FittingMissionOut]:
-    """The open missions that fit the freelancer's profile, best first, with their reasons."""
+    """List the open missions that fit the freelancer's profile, best first, with their reasons."""
     profile = service.require_profile(session, user)
     return [FittingMissionOut(mission=_mission_out(session, mission, request.state.gettext),
                               score=round(match.score, 2), reasons=_reasons_out(match, request.state.language))
@@ -170,7 +170,7 @@ def change_status(request: Request, mission_id: int, body: StatusChangeIn, user:
 @router.get("/missions/{mission_id}/matches", response_model=list[MatchOut])
 def mission_matches(request: Request, mission_id: int, user: User = Depends(current_user),
                     session: Session = Transaction) -> list[MatchOut]:
-    """The mission's 20 best freelancers, best first, each with the reasons for its score."""
+    """List the mission's 20 best freelancers, best first, each with the reasons for its score."""
     mission = missions.get_company_mission(session, user, mission_id)
     matches = matching.matches_for_mission(session, mission)
     profiles = service.profiles_by_id(session, [match.profile_id for match in matches])

@@ -90,7 +90,7 @@ def invite(session: Session, user: User, mission_id: int, profile_id: int, messa
 
 
 def apply(session: Session, user: User, mission_id: int, *, message: str, rate: Decimal) -> Application:
-    """Apply for an open mission, or answer an invitation to it, with a message and a rate."""
+    """Apply for an open mission with a message and a rate, on invitation or not."""
     profile = service.require_profile(session, user)
     mission = missions.get_visible_mission(session, user, mission_id)
     _require_open(mission)

@@ -20,9 +20,9 @@ A criterion the mission leaves open (no optional skills, no rate limit) gives it
 points. Two rules exclude a freelancer instead of scoring: having none of the required
 skills, and an on-site mission in a region the freelancer does not work in.
 
-For a mission, the ranking runs in SQL (``rank_profiles``), so that only the top rows
-leave the database; ``score_profile`` computes the same score in Python, with its
-reasons, for the rows shown. The two must agree, and the tests check that they do.
+For a mission, the ranking runs in SQL (``rank_profiles``), so only the top rows leave
+the database. ``score_profile`` computes the same score in Python, with its reasons, for
+the rows shown. The two must agree, and the tests check that they do.
 """
 
 from __future__ import annotations
@@ -423,15 +423,14 @@ def score_statement(facts: MissionFacts, limit: int):
             location_points = sa.case((reachable, _points(LOCATION_POINTS)), else_=_points(LOCATION_POINTS / 2))
 
     if facts.languages:
-        spoken_rows = (
-            select(ProfileLanguage.profile_id.label("profile_id"), sa.func.count().label("spoken"))
-            .where(ProfileLanguage.language.in_(facts.languages))
-            .group_by(ProfileLanguage.profile_id)
-            .subquery("spoken_rows")
+        # A correlated count reads the few language rows of each candidate through the
+        # (profile_id, language) unique index, whatever the planner estimates.
+        spoken = (
+            select(sa.func.count())
+            .where(ProfileLanguage.profile_id == profile.id, ProfileLanguage.language.in_(facts.languages))
+            .scalar_subquery()
         )
-        statement_from = statement_from.join(spoken_rows, spoken_rows.c.profile_id == profile.id, isouter=True)
-        language_points = (_points(LANGUAGE_POINTS) * sa.func.coalesce(spoken_rows.c.spoken, 0)
-                           / len(facts.languages))
+        language_points = _points(LANGUAGE_POINTS) * spoken / len(facts.languages)
     else:
         language_points = _points(LANGUAGE_POINTS)
 

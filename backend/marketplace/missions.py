@@ -12,7 +12,7 @@ from sqlmodel import Session, delete, or_, select
 from backend.accounts.models import User
 from backend.core.errors import InvalidInput
 from backend.core.time import today_brussels, utcnow
-from backend.marketplace import regions, service
+from backend.marketplace import service
 from backend.marketplace.errors import (
     MissionNotEditable,
     MissionNotFound,
@@ -293,8 +293,3 @@ def search_open_missions(session: Session, text: str, *, limit: int = 50) -> lis
                                   or_(Mission.title.ilike(pattern), Mission.description.ilike(pattern)))
     return list(session.exec(query.order_by(Mission.start_date).limit(limit)).all())
 
-
-def location_label(mission: Mission, gettext) -> str:
-    if mission.work_mode == "remote":
-        return gettext("Remote")
-    return regions.region_name(mission.region, gettext)

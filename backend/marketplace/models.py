@@ -146,7 +146,7 @@ class Connection(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     requester_id: int = Field(foreign_key="users.id", index=True)
     addressee_id: int = Field(foreign_key="users.id", index=True)
-    # "<lower user id>:<higher user id>": one connection per pair, whoever asked first.
+    # "<lower user id>:<higher user id>": one connection per pair of users, in either direction.
     pair_key: str = Field(sa_column=sa.Column(sa.String(40), unique=True, nullable=False))
     status: str = Field(default="pending", max_length=10)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -107,7 +107,7 @@ def delete_experience(request: Request, experience_id: int, user: User = Depends
 
 @router.get("/freelancers/{slug}", include_in_schema=False)
 def public_profile(request: Request, slug: str, session: Session = Transaction):
-    """A freelancer's public page; anyone may read it, logged in or not."""
+    """Show a freelancer's public page to anyone, logged in or not."""
     profile = service.profile_by_slug(session, slug)
     viewer = getattr(request.state, "user", None)
     connection = None

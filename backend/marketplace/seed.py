@@ -102,7 +102,7 @@ class Domain:
     skills: tuple[str, ...]
     # Typical hourly rate range in euros, excluding VAT.
     rates: tuple[int, int]
-    # Word for the trade in company names, and the specialty as a freelancer's headline says it.
+    # Word for the trade in company names, and the specialty as written in a freelancer's headline.
     trade: dict[str, str]
     specialty: dict[str, str]
     roles: dict[str, tuple[str, ...]]

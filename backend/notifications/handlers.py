@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import segno
 import structlog
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from backend.core.settings import get_settings
 from backend.invoicing import service as invoicing
 from backend.invoicing.epc import epc_payload
-from backend.notifications import calls
+from backend.core.time import utcnow
+from backend.notifications import call_jobs, calls
 from backend.notifications.email import Attachment, OutgoingEmail, deliver
 from backend.notifications.jobs import PermanentJobError, handler
 from backend.notifications.models import Job, Message
@@ -87,5 +88,9 @@ def render_letter_opened_call(session: Session, job: Job) -> None:
     invoicing.record_timeline(session, contact.invoice_id, "call_script_ready", to=contact.debtor_phone,
                               language=language, provider=settings.telephony_provider,
                               audio=wav_path is not None)
+    session.flush()
+    message = session.exec(select(Message).where(Message.job_id == job.id, Message.channel == "call")).one()
+    call_jobs.schedule_call(session, contact.invoice_id, message.id, attempt=1, earliest=utcnow(), settings=settings)
 import backend.marketplace.notify  # noqa: E402,F401  (registers the marketplace e-mail handler)
 import backend.invoicing.jobs  # noqa: E402,F401  (registers the invoice e-mail handler)
+import backend.collection.jobs  # noqa: E402,F401  (registers the collection reminder e-mails)

@@ -1,5 +1,5 @@
-"""Timesheets: the freelancer enters hours per day, submits a week, the client approves or
-rejects it; an approved week becomes a line of the freelancer's invoice draft."""
+"""Timesheets: the freelancer enters hours per day and submits a week, which the client
+approves or rejects. An approved week becomes a line of the freelancer's invoice draft."""
 
 from __future__ import annotations
 
@@ -300,7 +300,7 @@ class WeekSummary:
 def week_summaries(session: Session, user: User) -> list[WeekSummary]:
     """Return every week of the user's signed contracts, newest first.
 
-    The freelancer sees all weeks; the client sees the weeks submitted, approved or rejected.
+    The freelancer gets all weeks; the client gets the weeks submitted, approved or rejected.
     """
     signed = contracts.signed_contracts_for_user(session, user)
     if not signed:

@@ -24,3 +24,11 @@ def owner_id(db_engine: Engine) -> int:
 def other_owner_id(db_engine: Engine) -> int:
     with session_scope(db_engine) as session:
         return sign_up(session, email="other@example.be", name="Other Freelancer", password="y" * 12).id
+
+
+@pytest.fixture
+def owner_id_sqlite(sqlite_url: str, settings) -> tuple[Engine, int]:
+    """A freelancer on a SQLite database that the process-wide settings point at."""
+    engine = core_db.get_engine(settings.database_url)
+    with session_scope(engine) as session:
+        return engine, sign_up(session, email="lien@example.be", name="Lien Verbeke", password="x" * 12).id

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import subprocess
 from datetime import timedelta
 from decimal import Decimal
@@ -8,8 +9,12 @@ import pytest
 from sqlmodel import select
 
 from backend.contracts import pdf, service
-from backend.contracts.errors import ContractAlreadyAccepted, ContractLocked, ContractNotFound, \
-    DebtorManagementIsFreelancersChoice
+from backend.contracts.errors import (
+    ContractAlreadyAccepted,
+    ContractLocked,
+    ContractNotFound,
+    DebtorManagementIsFreelancersChoice,
+)
 from backend.contracts.models import Contract, ContractAcceptance
 from backend.core import db as core_db
 from backend.core.db import session_scope
@@ -137,7 +142,7 @@ def test_strangers_cannot_read_or_accept(sqlite_url):
     ("en", ["Services contract", "Article 6. Debtor management", "English"]),
 ])
 def test_pdf_in_chosen_language(sqlite_url, settings, language, expected, tmp_path):
-    if subprocess.run(["which", "pdftotext"], capture_output=True).returncode != 0:
+    if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext is missing: install poppler-utils")
     with session_scope(core_db.get_engine(sqlite_url)) as session:
         client, freelancer, contract = hire_for(session, start=next_start())

@@ -343,3 +343,91 @@ report(error=error, connected=client.connected)
     )
 
     assert values == {"error": "connection closed by broker", "connected": False}
+
+
+def test_qos1_resend_keeps_packet_id_and_sets_dup(run_firmware_script):
+    # The first connection gets no PUBACK; the message goes again on the next
+    # connection with the same packet id and the DUP flag, and nothing else
+    # changes in its bytes.
+    payload = b'{"seq":5,"type":"opened"}'
+    values = _run(
+        run_firmware_script,
+        f"""
+client = MQTTClient("stk-1", timeout_ms=200)
+client._packet_id = 41
+first = FakeSocket({CONNACK_OK!r})
+client.connect(first)
+first.sent = bytearray()
+try:
+    client.publish("ikki/v1/stickers/stk-1/events", {payload!r}, qos=1)
+    error = None
+except MQTTError as caught:
+    error = str(caught)
+lost_id = client.last_packet_id
+second = FakeSocket({CONNACK_OK + puback(42)!r})
+client.connect(second)
+second.sent = bytearray()
+resent_id = client.publish("ikki/v1/stickers/stk-1/events", {payload!r}, qos=1, resend_id=lost_id)
+fresh = FakeSocket({CONNACK_OK + puback(43)!r})
+client.connect(fresh)
+fresh.sent = bytearray()
+next_id = client.publish("ikki/v1/stickers/stk-1/events", {payload!r}, qos=1)
+report(error=error, lost_id=lost_id, resent_id=resent_id, next_id=next_id,
+       first=first.sent, second=second.sent, left=second.incoming)
+""",
+    )
+
+    topic = b"ikki/v1/stickers/stk-1/events"
+    original = publish_packet(topic, payload, 1, 42)
+    resent = bytes.fromhex(values["second"])
+    assert values["error"] == "PUBACK for packet 42 timed out after 200 ms"
+    assert bytes.fromhex(values["first"]) == original
+    assert resent[0] == 0x3A  # PUBLISH, DUP, QoS 1
+    assert resent[1:] == original[1:]
+    assert (values["lost_id"], values["resent_id"]) == (42, 42)
+    assert values["next_id"] == 43
+    assert values["left"] == ""
+
+
+def test_resend_id_needs_qos1(run_firmware_script):
+    values = _run(
+        run_firmware_script,
+        f"""
+client = MQTTClient("stk-1")
+client.connect(FakeSocket({CONNACK_OK!r}))
+try:
+    client.publish("t", b"x", qos=0, resend_id=3)
+    error = None
+except ValueError as caught:
+    error = str(caught)
+report(error=error)
+""",
+    )
+
+    assert values["error"] == "resend_id must be a packet id from 1 to 65535 at QoS 1"
+
+
+def test_keep_alive_pings_after_half_the_interval(run_firmware_script):
+    # keepalive 1 s: no PINGREQ at 0.2 s, one after 0.5 s of silence.
+    values = _run(
+        run_firmware_script,
+        f"""
+import time
+client = MQTTClient("stk-1", keepalive_s=1)
+sock = FakeSocket({CONNACK_OK + bytes((0xD0, 0x00))!r})
+client.connect(sock)
+sock.sent = bytearray()
+time.sleep_ms(200)
+early = client.ping_if_due()
+time.sleep_ms(400)
+due = client.ping_if_due()
+again = client.ping_if_due()
+report(early=early, due=due, again=again, sent=sock.sent, left=sock.incoming)
+""",
+    )
+
+    assert values["early"] is False
+    assert values["due"] is True
+    assert values["again"] is False
+    assert bytes.fromhex(values["sent"]) == bytes((0xC0, 0x00))
+    assert values["left"] == ""

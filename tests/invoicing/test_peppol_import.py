@@ -156,10 +156,9 @@ def _currency(path: str, currency: str):
 REJECTIONS = [
     ("not an invoice", _rename_root("urn:example:order", "Order"), errors.NotAnInvoice,
      ["{urn:example:order}Order", "invoice.xml"]),
-    ("credit note root", _rename_root("urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2", "CreditNote"),
-     errors.CreditNoteNotSupported, ["credit note", "2026-0117", "not imported yet"]),
-    ("credit note type code", _text("cbc:InvoiceTypeCode", "381"), errors.CreditNoteNotSupported,
-     ["credit note", "2026-0117"]),
+    ("credit note root over invoice lines",
+     _rename_root("urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2", "CreditNote"),
+     errors.NoCreditNoteLines, ["cac:CreditNoteLine"]),
     ("lines do not add up",
      _both(_text("cac:InvoiceLine[2]/cbc:LineExtensionAmount", "95.00"),
            _text("cac:InvoiceLine[2]/cac:Price/cbc:PriceAmount", "47.50")),
@@ -405,6 +404,17 @@ def test_enterprise_number_taken_from_vat_number(db_engine, owner_id):
         detail = service.get_invoice_detail(session, owner_id, invoice.id)
 
     assert detail.customer.enterprise_number == "0799100252"
+
+
+def test_invoice_type_code_381_imports_as_credit_note(db_engine, owner_id):
+    data = to_bytes(set_text(sample_tree(), "cbc:InvoiceTypeCode", "381"))
+
+    credit_note = import_data(db_engine, owner_id, data)
+
+    assert credit_note.document_type == "credit_note"
+    assert credit_note.status == "issued"
+    assert credit_note.payable_amount == Decimal("3921.61")
+    assert credit_note.amount_due == Decimal("0.00")
 
 
 def test_line_allowance_and_document_charge_checked(db_engine, owner_id):

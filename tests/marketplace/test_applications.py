@@ -28,7 +28,7 @@ def scenario(session):
 
 def test_invited_freelancer_applies_and_is_hired(sqlite_url):
     with session_scope(core_db.get_engine(sqlite_url)) as session:
-        client, (lien, lien_profile), (thomas, thomas_profile), mission = scenario(session)
+        client, (lien, lien_profile), (_, thomas_profile), mission = scenario(session)
         invitation = applications.invite(session, client, mission.id, lien_profile.id, "Interested?")
         applications.invite(session, client, mission.id, thomas_profile.id)
         applied = applications.apply(session, lien, mission.id, message="Yes", rate=Decimal("82.50"))

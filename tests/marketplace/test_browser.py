@@ -19,7 +19,7 @@ from backend.core.db import session_scope
 from backend.core.time import today_brussels
 from backend.web.app import create_app
 from tests.conftest import free_port
-from tests.marketplace.factories import PASSWORD, make_client, make_freelancer
+from tests.marketplace.factories import PASSWORD, make_freelancer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -193,7 +193,8 @@ def test_client_hires_and_freelancer_invoices(browser, live_server, settings, sc
     assert client.locator(".badge-signed").count() == 1
     assert client.locator("form[action$='/terms']").count() == 0
     acceptances = client.locator("ul.acceptances li").all_inner_texts()
-    assert "Ann Claes" in acceptances[0] and "Lien Peeters" in acceptances[1]
+    assert "Ann Claes" in acceptances[0]
+    assert "Lien Peeters" in acceptances[1]
 
     # Lien enters a week of hours and submits it; the client approves it.
     week_url = f"{contract_url.replace('/contracts/', '/timesheets/')}/{start.isoformat()}"
@@ -217,7 +218,7 @@ def test_client_hires_and_freelancer_invoices(browser, live_server, settings, sc
     lien.click("ul.list a.title")
     total = lien.locator(".draft-total").inner_text()
     assert total == "€\xa03.325,00"
-    assert Decimal("38") * Decimal("87.50") == Decimal("3325.00")
+    assert Decimal(38) * Decimal("87.50") == Decimal("3325.00")
     lien.screenshot(path=screenshots / "draft-nl.png", full_page=True)
 
     # Thomas, invited but not chosen, reads his notifications in French.

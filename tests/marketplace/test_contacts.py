@@ -8,7 +8,12 @@ from backend.core import db as core_db
 from backend.core.db import session_scope
 from backend.core.errors import InvalidInput
 from backend.marketplace import contacts, service
-from backend.marketplace.errors import AlreadyConnected, ConnectionNotAllowed, ConnectionNotFound, NotAContact
+from backend.marketplace.errors import (
+    AlreadyConnected,
+    ConnectionNotAllowed,
+    ConnectionNotFound,
+    NotAContact,
+)
 from tests.marketplace.factories import make_client, make_freelancer
 
 

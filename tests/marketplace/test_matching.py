@@ -96,9 +96,9 @@ def test_reasons_explain_each_point(sqlite_url):
         assert [reason.points for reason in bram.reasons] == [20.0, 10.0, 0.0, 7.5, 5.0, 5.0, 10.0, 5.0, 0.0]
 
         chloe = by_profile[profiles["chloe"].id]
-        location = [reason for reason in chloe.reasons if reason.criterion == "location"][0]
+        location = next(reason for reason in chloe.reasons if reason.criterion == "location")
         assert matching.render_reason(location, "en") == "Based in Walloon Brabant, works in Antwerp too"
-        hours = [reason for reason in chloe.reasons if reason.criterion == "hours"][0]
+        hours = next(reason for reason in chloe.reasons if reason.criterion == "hours")
         assert (hours.points, hours.max_points) == (2.5, 5.0)
 
         greet = by_profile[profiles["greet"].id]
@@ -147,7 +147,7 @@ def test_hybrid_and_remote_missions_include_distant_freelancers(sqlite_url):
         remote_match = next(match for match in matching.matches_for_mission(session, remote)
                             if match.profile_id == frank_id)
 
-        hybrid_location = [reason for reason in hybrid_match.reasons if reason.criterion == "location"][0]
+        hybrid_location = next(reason for reason in hybrid_match.reasons if reason.criterion == "location")
         assert hybrid_location.points == 5.0
         assert matching.render_reason(hybrid_location, "en") == \
             "Does not work on site in Antwerp, but the mission is partly remote"
@@ -166,8 +166,8 @@ def test_budget_becomes_maximum_rate(sqlite_url):
 def test_missions_for_freelancer_ranked_by_fit(sqlite_url):
     with session_scope(core_db.get_engine(sqlite_url)) as session:
         client, profiles, mission = build_fixed_set(session)
-        cheaper = make_mission(session, client, title="Cheaper", skills=MISSION_SKILLS, languages=("nl", "en"),
-                               max_rate="60.00")
+        make_mission(session, client, title="Cheaper", skills=MISSION_SKILLS, languages=("nl", "en"),
+                     max_rate="60.00")
         unrelated = make_mission(session, client, title="Unrelated", skills=(("Figma", 3, True),))
         draft = make_mission(session, client, title="Draft", skills=MISSION_SKILLS, publish=False)
 

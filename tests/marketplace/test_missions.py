@@ -9,8 +9,12 @@ from backend.core import db as core_db
 from backend.core.db import session_scope
 from backend.core.errors import InvalidInput
 from backend.marketplace import missions
-from backend.marketplace.errors import ClientsOnly, MissionNotEditable, MissionNotFound, \
-    MissionTransitionNotAllowed
+from backend.marketplace.errors import (
+    ClientsOnly,
+    MissionNotEditable,
+    MissionNotFound,
+    MissionTransitionNotAllowed,
+)
 from tests.marketplace.factories import make_client, make_freelancer, make_mission
 
 EVERY_STATUS = ("draft", "published", "paused", "filled", "closed")

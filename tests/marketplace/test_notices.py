@@ -36,7 +36,7 @@ def test_invitation_and_application_emailed_in_each_language(settings, smtp):
         thomas, thomas_profile = make_freelancer(session, "thomas@example.be", "Thomas Dubois",
                                                  skills={"Figma": 4}, language="fr")
         mission = make_mission(session, client, title="Refonte du site", skills=(("Figma", 3, True),))
-        # Publishing told Thomas the mission fits him; the invitation follows.
+        # Publishing notified Thomas that the mission fits him; the invitation comes next.
         application = applications.invite(session, client, mission.id, thomas_profile.id, "Bonjour Thomas")
         applications.apply(session, thomas, mission.id, message="Avec plaisir", rate=Decimal("75.00"))
         application_id = application.id

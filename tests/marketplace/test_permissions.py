@@ -1,6 +1,6 @@
 """Every page and API route of the marketplace, contracts and timesheets, tried by every user
-who must not use it: they get 401 or 403 (not logged in), 403 or 404, and list pages show them
-nothing of the others' missions, contracts or invoice drafts.
+who must not use it. A visitor who is not logged in gets 401 or 403, a wrong user 403 or 404,
+and a list page shows each user only their own missions, contracts and invoice drafts.
 
 The routes come from the application itself, so a new route fails this test until it is
 listed in ACCESS with the users allowed to use it.
@@ -292,7 +292,9 @@ def test_wrong_users_are_refused_everywhere(app_and_world):
             allowed = rule.get("allowed") or rule.get("own") or set()
             if persona in allowed and method != "GET":
                 continue
-            request = {"json": body} if is_api and body else {"data": body} if body else {}
+            request = {}
+            if body:
+                request = {"json": body} if is_api else {"data": body}
             response = browsers[persona].request(method, path, follow_redirects=False, **request)
             where = f"{method} {path} as {persona}"
             if persona == "anonymous":

@@ -1,0 +1,54 @@
+"""What a reminder states about the money: the balance, and for a business debtor the interest
+and the flat compensation, for a consumer the payment period and the damages that may follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import structlog
+from sqlmodel import Session
+
+from backend.collection import consumer, interest
+from backend.collection.interest import InterestCalculation, MissingLatePaymentRate
+from backend.invoicing import collection_queries
+from backend.invoicing import service as invoicing
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ReminderFigures:
+    balance: Decimal
+    debtor_kind: str
+    # Business debtors: interest to ``as_of`` (None when a half-year's rate is missing) and 40 €.
+    interest: InterestCalculation | None
+    compensation: Decimal
+    # Consumers: the last day to pay after the free first reminder, and the most damages after it.
+    pay_by: date | None
+    damages_cap: Decimal | None
+
+    @property
+    def is_consumer(self) -> bool:
+        return self.debtor_kind == "consumer"
+
+    @property
+    def total(self) -> Decimal:
+        extra = (self.interest.interest if self.interest else Decimal(0)) + self.compensation
+        return self.balance + extra
+
+
+def reminder_figures(session: Session, invoice_id: int, as_of: date, pay_by: date | None = None) -> ReminderFigures:
+    debtor = collection_queries.debtor_of(session, invoice_id)
+    invoice = invoicing.get_invoice(session, invoice_id)
+    balance = invoice.amount_due
+    if debtor.debtor_kind == "consumer":
+        return ReminderFigures(balance, "consumer", None, Decimal("0.00"), pay_by, consumer.damages_cap(balance))
+
+    calculation = None
+    try:
+        calculation = interest.compute_interest(balance, invoice.due_date, as_of, interest.load_rates(session))
+    except MissingLatePaymentRate as missing:
+        log.warning("interest.rate_missing", invoice_id=invoice_id, error=str(missing))
+    return ReminderFigures(balance, "company", calculation, interest.FLAT_COMPENSATION, None, None)
