@@ -40,6 +40,18 @@ _ERROR_RESET_DELAY_MS = const(5000)
 # On flash: written when the sticker finished for good (after_cry "finish"),
 # so that a power cut does not re-arm it.
 FINISHED_FILE = "finished"
+# On flash while the sticker is armed and its opening is not journaled yet.
+# It holds the first sequence number the opening may get. RTC memory is lost
+# in a power cut, so at power-on in light this file tells that the letter was
+# armed, and the journal tells whether its opening was already recorded.
+ARMED_FILE = "armed"
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _exists(path):
@@ -110,6 +122,9 @@ class App:
             self.check_battery(battery_mv)
             if self.finished:
                 self.timer_wake("done")
+            if self.opening_pending() and board.light_pin():
+                log.warning("boot.armed_in_light", reset=cause)
+                self.confirm_opening()
             self.stay_awake("%s reset" % cause)
         if self.finished or self.previous_state == "done":
             self.timer_wake("done")
@@ -247,6 +262,9 @@ class App:
                 else min(timer_ms, _PIN_ALREADY_SET_SLEEP_MS)
             )
 
+        if mode == "armed" and not _exists(ARMED_FILE):
+            with open(ARMED_FILE, "w") as stream:
+                stream.write(str(self.sequence.peek()))
         self.set_state(mode, reason)
         gc.collect()
         log.info(
@@ -277,7 +295,11 @@ class App:
         self.set_state("crying", "light for %d ms" % (started_ms - onset_ms))
         # Read while the speaker draws current: the lowest voltage of a cycle.
         battery_mv = board.battery_mv()
-        self.record("opened", {"light": self.sensor.level, "batt_mv": battery_mv}, onset_ms)
+        if self.opening_pending():
+            self.record("opened", {"light": self.sensor.level, "batt_mv": battery_mv}, onset_ms)
+        else:
+            log.info("cry.opening_already_recorded")
+        _remove(ARMED_FILE)
 
         reason = None
         try:
@@ -331,6 +353,24 @@ class App:
             )
         else:
             self.set_state("done", "all events delivered")
+
+    def opening_pending(self):
+        # True while the flash says "armed" and the journal holds no opened
+        # event since: a power cut between the wake-up and the journal write
+        # then still ends in one opened event, and a cut after it in no second
+        # one. The armed file is removed right after the write, before any
+        # delivery could take the event out of the journal.
+        try:
+            with open(ARMED_FILE) as stream:
+                first_seq = int(stream.read().strip() or "0")
+        except (OSError, ValueError):
+            return self.previous_state == "armed"
+        for seq in self.journal.seqs():
+            if seq >= first_seq:
+                record = self.journal.read(seq)
+                if record is not None and record.get("type") == "opened":
+                    return False
+        return True
 
     def finish(self):
         # after_cry "finish": one opening is all this sticker reports. It

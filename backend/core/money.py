@@ -30,6 +30,10 @@ class DecimalAmount(TypeDecorator):
         self.scale = scale
         self.precision = precision
 
+    def __repr__(self) -> str:
+        # Alembic writes this into migrations, so the scale must survive the round trip.
+        return f"DecimalAmount(scale={self.scale}, precision={self.precision})"
+
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
             return dialect.type_descriptor(sa.BigInteger())

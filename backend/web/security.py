@@ -37,7 +37,7 @@ async def verify_csrf(request: Request) -> None:
 
 def flash(request: Request, message: str, kind: str = "info") -> None:
     """Queue a message, already translated, for the next page the user sees."""
-    request.session.setdefault("flashes", []).append({"message": message, "kind": kind})
+    request.session["flashes"] = [*request.session.get("flashes", []), {"message": message, "kind": kind}]
 
 
 def pop_flashes(request: Request) -> list[dict[str, str]]:

@@ -24,3 +24,10 @@ def owner_id(db_engine: Engine) -> int:
 def other_owner_id(db_engine: Engine) -> int:
     with session_scope(db_engine) as session:
         return sign_up(session, email="other@example.be", name="Other Freelancer", password="y" * 12).id
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    from tests.marketplace.factories import cheap_password_hashing
+
+    cheap_password_hashing(monkeypatch)
