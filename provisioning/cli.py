@@ -222,11 +222,13 @@ def copy(state: StationContext, port: str, config_path: str | None) -> None:
             (root / name).write_bytes(data)
         if config_path:
             (root / "config.json").write_bytes(Path(config_path).read_bytes())
-        top = sorted(path.name for path in root.iterdir() if path.is_file())
-        folders = sorted(path.name for path in root.iterdir() if path.is_dir())
-        command = [sys.executable, "-m", "mpremote", "connect", port, "fs", "cp", *top, ":"]
-        for folder in folders:
-            command += ["+", "fs", "cp", "-r", folder, ":"]
+        folders = sorted({str(Path(name).parent) for name in files if "/" in name})
+        make_folders = "import os\nfor _name in %r:\n    try:\n        os.mkdir(_name)\n" \
+                       "    except OSError:\n        pass\n" % folders
+        command = [sys.executable, "-m", "mpremote", "connect", port, "exec", make_folders]
+        for name in sorted(path.relative_to(root).as_posix() for path in root.rglob("*")
+                           if path.is_file()):
+            command += ["+", "fs", "cp", name, f":{name}"]
         result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120,
                                 check=False)
         if result.returncode != 0:
