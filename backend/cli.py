@@ -60,10 +60,16 @@ def worker() -> None:
     run_worker()
 
 
-def _mount_optional_groups() -> None:
+@main.group()
+def demo() -> None:
+    """Demo data."""
+
+
+def _mount_groups() -> None:
     from backend.collection.cli import collection
     from backend.devices.cli import mqtt, stickers_admin
     from backend.invoicing.cli import invoice
+    from backend.marketplace.seed import seed_command
     from provisioning.cli import station
     from simulator.cli import sticker
 
@@ -73,6 +79,7 @@ def _mount_optional_groups() -> None:
     main.add_command(mqtt)
     main.add_command(stickers_admin)
     main.add_command(station)
+    demo.add_command(seed_command)
 
 
-_mount_optional_groups()
+_mount_groups()

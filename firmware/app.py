@@ -37,6 +37,12 @@ _PIN_ALREADY_SET_SLEEP_MS = const(10000)
 # Stay awake for a delivery retry due within this time; sleep for a later one.
 _STAY_AWAKE_FOR_RETRY_MS = const(5000)
 _ERROR_RESET_DELAY_MS = const(5000)
+# Longest network wait while the cry plays: below the 0.5 s of sound that the
+# I2S buffer holds. After the cry the reporter's normal timeouts apply.
+_CRY_NETWORK_TIMEOUT_MS = const(300)
+# The watchdog resets the chip when the application stops feeding it: longer
+# than the longest bounded wait (Wi-Fi association, 20 s).
+WATCHDOG_TIMEOUT_MS = const(30000)
 # On flash: written when the sticker finished for good (after_cry "finish"),
 # so that a power cut does not re-arm it.
 FINISHED_FILE = "finished"
@@ -104,6 +110,7 @@ class App:
     def run(self):
         # Never returns: every path ends in deep sleep.
         board = self.board
+        board.watchdog_start(WATCHDOG_TIMEOUT_MS)
         cause = board.reset_cause()
         wake = board.wake_reason()
         log.info(
@@ -163,6 +170,7 @@ class App:
                 onset_ms = now
             if light:
                 self.cry(onset_ms)
+            board.watchdog_feed()
             board.sleep_ms(_CONFIRM_POLL_MS)
 
     def timer_wake(self, mode):
@@ -187,6 +195,7 @@ class App:
                 self.sensor.sample(board.uptime_ms())
                 if self.sensor.raw_light:
                     self.confirm_opening()
+            board.watchdog_feed()
             board.sleep_ms(_REPORT_POLL_MS)
 
         if mode != "idle":
@@ -226,6 +235,7 @@ class App:
                         self.sleep("armed", "dark for %d ms" % held_ms)
             self.heartbeat_if_due()
             self.reporter.step()
+            board.watchdog_feed()
             board.sleep_ms(_AWAKE_POLL_MS)
 
     def ready_to_sleep(self):
@@ -301,9 +311,11 @@ class App:
             log.info("cry.opening_already_recorded")
         _remove(ARMED_FILE)
 
+        self.reporter.set_timeout_ms(_CRY_NETWORK_TIMEOUT_MS)
         reason = None
         try:
             while reason is None:
+                board.watchdog_feed()
                 if self.player.playing:
                     self.player.pump()
                 else:
@@ -318,11 +330,13 @@ class App:
                 ):
                     reason = "dark for %d ms" % self.sensor.raw_held_ms(now)
                 else:
-                    # NOTE: a network step that blocks longer than the 0.5 s
-                    # I2S buffer (a socket timeout is 5 s) breaks up the sound.
+                    # Network waits are cut below the 0.5 s of sound in the
+                    # I2S buffer. NOTE: a DNS lookup (getaddrinfo) has no
+                    # timeout and may still break up the sound.
                     self.reporter.step()
         finally:
             self.player.stop()
+            self.reporter.set_timeout_ms(0)
         log.info(
             "cry.stop",
             reason=reason,
@@ -346,6 +360,7 @@ class App:
                 if self.reporter.retry_wait_ms() > _STAY_AWAKE_FOR_RETRY_MS:
                     break
                 self.reporter.step()
+                board.watchdog_feed()
                 board.sleep_ms(_REPORT_POLL_MS)
         if len(self.journal):
             self.set_state(

@@ -55,6 +55,7 @@ class Board:
         self._i2s = None
         self._wlan = None
         self._rtc = machine.RTC()
+        self._watchdog = None
         self.retained = self._load_retained()
 
     # Time
@@ -155,6 +156,16 @@ class Board:
     def reset(self):
         machine.reset()
 
+    # Watchdog: once started it cannot be stopped; deep sleep resets it.
+
+    def watchdog_start(self, timeout_ms):
+        if self._watchdog is None:
+            self._watchdog = machine.WDT(0, timeout_ms)
+
+    def watchdog_feed(self):
+        if self._watchdog is not None:
+            self._watchdog.feed()
+
     # RTC memory: kept in deep sleep, lost at power-on
 
     def _load_retained(self):
@@ -214,7 +225,8 @@ class Board:
 
     def tcp_connect(self, host, port, timeout_ms):
         # NOTE: getaddrinfo has no timeout in MicroPython; a host name that
-        # needs DNS can block longer than timeout_ms.
+        # needs DNS can block longer than timeout_ms. The watchdog resets a
+        # sticker that it blocks for good.
         address = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0][-1]
         sock = socket.socket()
         try:

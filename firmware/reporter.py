@@ -72,6 +72,10 @@ class Reporter:
     def failures(self):
         return self._board.retained.get("fails", 0)
 
+    def set_timeout_ms(self, timeout_ms):
+        # Bound every socket wait to timeout_ms; 0 restores the default.
+        self._client.timeout_ms = timeout_ms or _SOCKET_TIMEOUT_MS
+
     def retry_wait_ms(self):
         # Return how long until the next delivery attempt, 0 if it is due now
         # or nothing is pending.
@@ -152,7 +156,7 @@ class Reporter:
 
     def _connect(self):
         config = self._config
-        sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, _SOCKET_TIMEOUT_MS)
+        sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, self._client.timeout_ms)
         self._client.connect(sock)
         self._client.publish(self._status_topic, b"online", qos=0, retain=True)
         rssi = self._board.signal_dbm()

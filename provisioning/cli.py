@@ -113,7 +113,7 @@ def _options(state: StationContext, **values: Any) -> Any:
     image = Path(values["image"])
     try:
         image_sha256 = check_micropython_image(image, values["sha256"])
-        files = application_files()
+        files = application_files(cache_dir=Path(values["output"]) / "mpy-cache")
     except StationError as error:
         raise state.fail(error) from None
     if not values["token"]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -105,16 +107,43 @@ def compile_module(source: Path, relative: Path) -> bytes:
         return output.read_bytes()
 
 
-def application_files(firmware_dir: Path = FIRMWARE_DIR) -> dict[str, bytes]:
-    """Return the firmware files as they go on flash: modules compiled with mpy-cross."""
+def _compiled(source: Path, relative: Path, cache_dir: Path | None) -> bytes:
+    if cache_dir is None:
+        return compile_module(source, relative)
+    # One cache entry per source text, module name and mpy-cross build.
+    digest = hashlib.sha256(source.read_bytes() + str(relative).encode()
+                            + str(mpy_cross_executable().stat().st_mtime_ns).encode()).hexdigest()
+    cached = cache_dir / f"{digest}.mpy"
+    if cached.exists():
+        return cached.read_bytes()
+    data = compile_module(source, relative)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(cached)
+    return data
+
+
+def application_files(firmware_dir: Path = FIRMWARE_DIR, cache_dir: Path | None = None
+                      ) -> dict[str, bytes]:
+    """Return the firmware files as they go on flash: modules compiled with mpy-cross.
+
+    Modules compile in parallel; with cache_dir, a module already compiled from
+    the same source by the same mpy-cross is read from there.
+    """
     files: dict[str, bytes] = {}
-    for relative in firmware_files(firmware_dir):
-        source = firmware_dir / relative
-        if relative.suffix == ".py" and relative.name not in SOURCE_MODULES:
-            files[str(relative.with_suffix(".mpy"))] = compile_module(source, relative)
-        else:
-            files[str(relative)] = source.read_bytes()
-    return files
+    jobs = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for relative in firmware_files(firmware_dir):
+            source = firmware_dir / relative
+            if relative.suffix == ".py" and relative.name not in SOURCE_MODULES:
+                jobs[str(relative.with_suffix(".mpy"))] = pool.submit(
+                    _compiled, source, relative, cache_dir)
+            else:
+                files[str(relative)] = source.read_bytes()
+        for name, job in jobs.items():
+            files[name] = job.result()
+    return dict(sorted(files.items()))
 
 
 def build_vfs_image(files: dict[str, bytes], config: dict[str, Any]) -> bytes:

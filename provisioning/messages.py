@@ -150,10 +150,11 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "identity_rotated": ("key rotated", "clé renouvelée", "sleutel vernieuwd"),
     "batch_title": ("Batch {batch}", "Lot {batch}", "Reeks {batch}"),
     "summary": (
-        "{passed} passed, {rejected} rejected, {errors} errors in {seconds:.1f} s. Report: {report}",
-        "{passed} réussies, {rejected} rejetées, {errors} erreurs en {seconds:.1f} s. Rapport : {report}",
-        "{passed} geslaagd, {rejected} afgekeurd, {errors} fouten in {seconds:.1f} s. Rapport: {report}",
+        "Passed: {passed}, rejected: {rejected}, errors: {errors}, in {seconds:.1f} s. Report: {report}",
+        "Réussies : {passed}, rejetées : {rejected}, erreurs : {errors}, en {seconds:.1f} s. Rapport : {report}",
+        "Geslaagd: {passed}, afgekeurd: {rejected}, fouten: {errors}, in {seconds:.1f} s. Rapport: {report}",
     ),
+    "failed_checks": ("failed: {checks}", "échec : {checks}", "mislukt: {checks}"),
     "no_ports": ("No serial port found.", "Aucun port série trouvé.", "Geen seriële poort gevonden."),
     "operator_dark": (
         "Cover the light sensor of the board on {port}, then press Enter.",

@@ -15,8 +15,8 @@ BATTERY_MIN_MV = 3300
 BATTERY_MAX_MV = 4250
 # RMS level (16-bit samples) the jig microphone must hear while the test sound plays.
 SOUND_MIN_RMS = 300.0
-# 0.25 s of the cry: 8 kHz, 16-bit mono.
-TEST_SOUND_BYTES = 4000
+# 0.1 s of the cry: 8 kHz, 16-bit mono.
+TEST_SOUND_BYTES = 1600
 SETTLE_S = 0.05
 
 _SETUP = """
@@ -27,7 +27,7 @@ _board = board.Board(_cfg.board if _cfg else board.DEFAULT_PINMAP)
 
 _PLAY = """
 import time
-_board.audio_start(8000, 16, 2048)
+_board.audio_start(8000, 16, 1024)
 _f = open('cry.pcm', 'rb')
 _buf = bytearray(512)
 _left = {size}
@@ -38,8 +38,8 @@ while _left > 0:
     _board.audio_write(memoryview(_buf)[:min(_n, _left)])
     _left -= _n
 _f.close()
-# Let the DMA play what is still in its 2048-byte buffer (128 ms) before the amplifier stops.
-time.sleep_ms(150)
+# Let the DMA play what is still in its 1024-byte buffer (64 ms) before the amplifier stops.
+time.sleep_ms(80)
 _board.audio_stop()
 print('played')
 """

@@ -19,7 +19,7 @@ import serial
 
 from backend.devices.protocol import KEY_BYTES
 from backend.devices.service import generate_claim_code
-from provisioning import flashing
+from provisioning import flashing, messages
 from provisioning.backend_client import FactoryApi
 from provisioning.errors import StationError
 from provisioning.image import build_vfs_image
@@ -90,10 +90,16 @@ def new_identity() -> dict[str, str]:
 
 def board_is_blank(port: str) -> bool:
     """Return True when the board's ROM finds no firmware (it prints "invalid header" in a loop)."""
-    with serial.Serial(port, 115200, timeout=_BLANK_PROBE_S) as line:
+    seen = b""
+    with serial.Serial(port, 115200, timeout=0.02) as line:
         line.reset_input_buffer()
         line.write(b"\r\x03")
-        seen = line.read(256)
+        deadline = time.monotonic() + _BLANK_PROBE_S
+        # A board with firmware answers Ctrl-C with its prompt; stop reading at either answer.
+        while time.monotonic() < deadline and not any(
+            mark in seen for mark in (b"invalid header", b">>> ", b"raw REPL")
+        ):
+            seen += line.read(256)
     return b"invalid header" in seen
 
 
@@ -218,7 +224,7 @@ def _provision(port: str, options: StationOptions, result: BoardResult,
     result.registered = bool(answer.get("registered"))
     if failed:
         result.status = "rejected"
-        result.reason = record["reason"]
+        result.reason = messages.text("failed_checks", options.lang, checks=", ".join(failed))
         return
 
     step("label")

@@ -54,16 +54,24 @@ DEFAULT_PINMAP = "esp32s3_ref"
 EXIT_DEEPSLEEP = 86
 EXIT_RESET = 87
 EXIT_POWER_LOST = 88
+# Not an exit of the firmware: the supervisor killed it for its watchdog.
+EXIT_WATCHDOG = -1000
 
 # machine.reset_cause() and machine.wake_reason() values of the ESP32 port.
 PWRON_RESET = 1
+WDT_RESET = 3
 SOFT_RESET = 5
 DEEPSLEEP_RESET = 4
 NO_WAKE = 0
 PIN_WAKE = 2
 EXT1_WAKE = 3
 TIMER_WAKE = 4
-RESET_CAUSE_NAMES = {PWRON_RESET: "power_on", SOFT_RESET: "soft", DEEPSLEEP_RESET: "deepsleep"}
+RESET_CAUSE_NAMES = {
+    PWRON_RESET: "power_on",
+    WDT_RESET: "watchdog",
+    SOFT_RESET: "soft",
+    DEEPSLEEP_RESET: "deepsleep",
+}
 WAKE_REASON_NAMES = {NO_WAKE: "none", PIN_WAKE: "pin", EXT1_WAKE: "ext1", TIMER_WAKE: "timer"}
 
 # Light levels (ADC read_u16) of the two envelope states.
@@ -597,6 +605,8 @@ class VirtualBoard:
             return DEEPSLEEP_RESET, wake
         if exit_status == EXIT_RESET:
             return SOFT_RESET, NO_WAKE
+        if exit_status == EXIT_WATCHDOG:
+            return WDT_RESET, NO_WAKE
 
         # main.py returned (unprovisioned: the REPL waits) or the interpreter
         # failed: the chip stays on, doing nothing, until power is cut.
@@ -619,7 +629,17 @@ class VirtualBoard:
             extra["VBOARD_SUPERVISOR_PID"] = str(os.getpid())
         return micropython_env([HARDWARE_MODULES_DIR], extra)
 
+    def _watchdog_expired(self) -> bool:
+        # The chip's watchdog, started and fed by the firmware (machine.WDT).
+        watchdog = self._read_json("watchdog.json")
+        if not watchdog:
+            return False
+        starved_s = time.time() - watchdog["fed_us"] / 1e6
+        return starved_s * 1000 > watchdog["timeout_ms"]
+
     def _run_firmware(self) -> int | None:
+        # Every reset and deep sleep stops the watchdog.
+        self._file("watchdog.json").unlink(missing_ok=True)
         env = self.firmware_env(supervised=True)
         with self.console_path.open("ab") as console:
             process = subprocess.Popen(
@@ -635,6 +655,11 @@ class VirtualBoard:
             if self._interrupt.wait(0.02):
                 self._kill()
                 return None
+            if self._watchdog_expired():
+                self._kill()
+                self._console_note("watchdog reset")
+                log.info("vboard.watchdog_reset", directory=str(self.directory))
+                return EXIT_WATCHDOG
         self._process = None
         return process.returncode
 

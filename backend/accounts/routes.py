@@ -75,7 +75,7 @@ def logout(request: Request):
 
 @router.post("/language", dependencies=[Depends(verify_csrf)])
 def switch_language(request: Request, language: str = Form(...), next_url: str = Form("/", alias="next"),
-                    session: Session = Depends(db_session)):
+                    session: Session = Depends(db_session, scope="function")):
     user = getattr(request.state, "user", None)
     chosen = language if language in ("fr", "nl", "en") else None
     if user is not None:

@@ -31,7 +31,7 @@ class NoLettersToday(NotFound):
 
 
 @router.get("/collection")
-def dashboard_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def dashboard_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     today = today_brussels()
     return render(request, "collection/dashboard.html", board=dashboard.build_dashboard(session, user.id, today),
                   today=today, buckets=dashboard.AGE_BUCKETS)
@@ -39,7 +39,7 @@ def dashboard_page(request: Request, user: User = Depends(current_user), session
 
 @router.get("/collection/invoices/{invoice_id}")
 def invoice_page(request: Request, invoice_id: int, user: User = Depends(current_user),
-                 session: Session = Depends(db_session)):
+                 session: Session = Depends(db_session, scope="function")):
     today = today_brussels()
     story = dashboard.invoice_story(session, user.id, invoice_id, today)
     return render(request, "collection/invoice.html", story=story, invoice=story.detail.invoice, today=today)
@@ -47,14 +47,14 @@ def invoice_page(request: Request, invoice_id: int, user: User = Depends(current
 
 @router.post("/collection/invoices/{invoice_id}/management", dependencies=[Depends(verify_csrf)])
 def set_management(request: Request, invoice_id: int, enabled: bool = Form(False), user: User = Depends(current_user),
-                   session: Session = Depends(db_session)):
+                   session: Session = Depends(db_session, scope="function")):
     collection_queries.set_debtor_management(session, user.id, invoice_id, enabled)
     return RedirectResponse(f"/collection/invoices/{invoice_id}", status_code=303)
 
 
 @router.post("/collection/invoices/{invoice_id}/dispute", dependencies=[Depends(verify_csrf)])
 def dispute_form(request: Request, invoice_id: int, reason: str = Form(""), user: User = Depends(current_user),
-                 session: Session = Depends(db_session)):
+                 session: Session = Depends(db_session, scope="function")):
     invoicing.get_owned_invoice(session, user.id, invoice_id)
     disputes.open_dispute(session, invoice_id, reason, opened_by="freelancer")
     flash(request, request.state.gettext("The invoice is marked as disputed. The reminders are on hold."), "success")
@@ -63,7 +63,7 @@ def dispute_form(request: Request, invoice_id: int, reason: str = Form(""), user
 
 @router.post("/collection/invoices/{invoice_id}/pause", dependencies=[Depends(verify_csrf)])
 def pause_form(request: Request, invoice_id: int, until: date = Form(...), reason: str = Form(""),
-               user: User = Depends(current_user), session: Session = Depends(db_session)):
+               user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     invoicing.get_owned_invoice(session, user.id, invoice_id)
     disputes.pause(session, invoice_id, until, reason, opened_by="freelancer")
     flash(request, request.state.gettext("The reminders are paused."), "success")
@@ -72,7 +72,7 @@ def pause_form(request: Request, invoice_id: int, until: date = Form(...), reaso
 
 @router.post("/collection/invoices/{invoice_id}/holds/{hold_id}/lift", dependencies=[Depends(verify_csrf)])
 def lift_form(request: Request, invoice_id: int, hold_id: int, user: User = Depends(current_user),
-              session: Session = Depends(db_session)):
+              session: Session = Depends(db_session, scope="function")):
     invoicing.get_owned_invoice(session, user.id, invoice_id)
     disputes.lift(session, invoice_id, hold_id)
     flash(request, request.state.gettext("The reminders resume."), "success")
@@ -80,7 +80,7 @@ def lift_form(request: Request, invoice_id: int, hold_id: int, user: User = Depe
 
 
 @router.get("/collection/invoices/{invoice_id}/handoff.zip")
-def handoff_zip(invoice_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)) -> Response:
+def handoff_zip(invoice_id: int, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")) -> Response:
     invoice = invoicing.get_owned_invoice(session, user.id, invoice_id)
     return Response(handoff.build_export(session, invoice_id), media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="collection-file-{invoice.id}.zip"',
@@ -89,7 +89,7 @@ def handoff_zip(invoice_id: int, user: User = Depends(current_user), session: Se
 
 @router.get("/collection/letters/batch.pdf")
 def letters_batch(day: date | None = None, user: User = Depends(current_user),
-                  session: Session = Depends(db_session)) -> Response:
+                  session: Session = Depends(db_session, scope="function")) -> Response:
     day = day or today_brussels()
     letters = steps.letters_issued_on(session, user.id, day)
     if not letters:
@@ -100,7 +100,7 @@ def letters_batch(day: date | None = None, user: User = Depends(current_user),
 
 @router.get("/collection/ladder")
 def ladder_page(request: Request, debtor: str = "", user: User = Depends(current_user),
-                session: Session = Depends(db_session)):
+                session: Session = Depends(db_session, scope="function")):
     current = {step.step: step for step in ladder.ladder_for(session, user.id, debtor)}
     rows = [current.get(kind, ladder.StepSetting(kind, default.delay_days, enabled=False))
             for kind, default in zip(STEP_KINDS, ladder.DEFAULT_LADDER, strict=True)]
@@ -109,7 +109,7 @@ def ladder_page(request: Request, debtor: str = "", user: User = Depends(current
 
 
 @router.post("/collection/ladder", dependencies=[Depends(verify_csrf)])
-async def save_ladder_form(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+async def save_ladder_form(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     form = await request.form()
     debtor = str(form.get("debtor", ""))
     if form.get("reset") and debtor:
@@ -128,7 +128,7 @@ async def save_ladder_form(request: Request, user: User = Depends(current_user),
 
 
 @router.get("/debtor/{token}")
-def debtor_page(request: Request, token: str, session: Session = Depends(db_session)):
+def debtor_page(request: Request, token: str, session: Session = Depends(db_session, scope="function")):
     invoice_id = disputes.invoice_from_token(token)
     contact = invoicing.debtor_contact(session, invoice_id)
     request.state.language = contact.language
@@ -139,7 +139,7 @@ def debtor_page(request: Request, token: str, session: Session = Depends(db_sess
 
 @router.post("/debtor/{token}", dependencies=[Depends(verify_csrf)])
 def debtor_action(request: Request, token: str, action: str = Form(...), reason: str = Form(""),
-                  until: date | None = Form(None), session: Session = Depends(db_session)):
+                  until: date | None = Form(None), session: Session = Depends(db_session, scope="function")):
     invoice_id = disputes.invoice_from_token(token)
     if action == "dispute":
         disputes.open_dispute(session, invoice_id, reason, opened_by="debtor")
@@ -157,14 +157,14 @@ def _require_staff(user: User) -> None:
 
 
 @router.get("/collection/rates")
-def rates_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def rates_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     _require_staff(user)
     return render(request, "collection/rates.html", rates=interest.list_rates(session))
 
 
 @router.post("/collection/rates", dependencies=[Depends(verify_csrf)])
 def save_rate_form(request: Request, starts_on: date = Form(...), rate: str = Form(...), source: str = Form(""),
-                   user: User = Depends(current_user), session: Session = Depends(db_session)):
+                   user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     _require_staff(user)
     try:
         value = Decimal(rate.replace(",", "."))

@@ -4,7 +4,7 @@ and the flat compensation, for a consumer the payment period and the damages tha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import structlog
@@ -46,9 +46,18 @@ def reminder_figures(session: Session, invoice_id: int, as_of: date, pay_by: dat
     if debtor.debtor_kind == "consumer":
         return ReminderFigures(balance, "consumer", None, Decimal("0.00"), pay_by, consumer.damages_cap(balance))
 
+    rates = interest.load_rates(session)
     calculation = None
     try:
-        calculation = interest.compute_interest(balance, invoice.due_date, as_of, interest.load_rates(session))
+        calculation = interest.compute_interest(balance, invoice.due_date, as_of, rates)
     except MissingLatePaymentRate as missing:
+        # The half-year's rate is not published yet: claim the interest up to the day before it,
+        # which the shown periods make visible.
         log.warning("interest.rate_missing", invoice_id=invoice_id, error=str(missing))
+        known_until = date.fromisoformat(missing.params["starts_on"]) - timedelta(days=1)
+        if known_until > invoice.due_date:
+            try:
+                calculation = interest.compute_interest(balance, invoice.due_date, known_until, rates)
+            except MissingLatePaymentRate:
+                calculation = None
     return ReminderFigures(balance, "company", calculation, interest.FLAT_COMPENSATION, None, None)

@@ -37,7 +37,7 @@ class LetterOut(BaseModel):
 
 @router.post("/invoices/{invoice_id}/letters", dependencies=[Depends(verify_csrf)])
 def issue_letter_form(request: Request, invoice_id: int, user: User = Depends(current_user),
-                      session: Session = Depends(db_session)):
+                      session: Session = Depends(db_session, scope="function")):
     letter = service.issue_letter(session, user.id, invoice_id)
     message = request.state.gettext(
         "Reminder letter {id} issued. Download it, print it and stick a sticker in the dashed box."
@@ -48,7 +48,7 @@ def issue_letter_form(request: Request, invoice_id: int, user: User = Depends(cu
 
 @router.get("/letters/{letter_id}.pdf")
 def letter_pdf(letter_id: int, user: User = Depends(current_user),
-               session: Session = Depends(db_session)) -> Response:
+               session: Session = Depends(db_session, scope="function")) -> Response:
     letter = service.get_owned_letter(session, user.id, letter_id)
     invoice = invoicing.get_invoice(session, letter.invoice_id)
     filename = letter_filename(invoice.number, letter.id)
@@ -61,7 +61,7 @@ def letter_pdf(letter_id: int, user: User = Depends(current_user),
 
 @router.get("/api/invoices/{invoice_id}/letters", response_model=list[LetterOut])
 def list_letters_api(invoice_id: int, user: User = Depends(current_user),
-                     session: Session = Depends(db_session)) -> list[LetterOut]:
+                     session: Session = Depends(db_session, scope="function")) -> list[LetterOut]:
     invoicing.get_owned_invoice(session, user.id, invoice_id)
     return [LetterOut.from_letter(letter) for letter in service.letters_for_invoice(session, invoice_id)]
 
@@ -69,5 +69,5 @@ def list_letters_api(invoice_id: int, user: User = Depends(current_user),
 @router.post("/api/invoices/{invoice_id}/letters", response_model=LetterOut, status_code=201,
              dependencies=[Depends(verify_csrf)])
 def issue_letter_api(invoice_id: int, user: User = Depends(current_user),
-                     session: Session = Depends(db_session)) -> LetterOut:
+                     session: Session = Depends(db_session, scope="function")) -> LetterOut:
     return LetterOut.from_letter(service.issue_letter(session, user.id, invoice_id))

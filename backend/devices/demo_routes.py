@@ -70,14 +70,14 @@ def _demo_state(session: Session, request: Request, device: Device) -> DemoState
 
 
 @router.get("/demo")
-def demo_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def demo_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     device = _virtual_sticker(session, user.id)
     demo = _demo_state(session, request, device) if device else None
     return render(request, "devices/demo.html", demo=demo)
 
 
 @router.get("/api/demo/state", response_model=DemoState)
-def demo_state(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def demo_state(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     device = _virtual_sticker(session, user.id)
     if device is None:
         raise NoVirtualSticker()
@@ -86,7 +86,7 @@ def demo_state(request: Request, user: User = Depends(current_user), session: Se
 
 @router.post("/demo/envelope", dependencies=[Depends(verify_csrf)])
 def demo_envelope(request: Request, action: str = Form(...), user: User = Depends(current_user),
-                  session: Session = Depends(db_session)):
+                  session: Session = Depends(db_session, scope="function")):
     device = _virtual_sticker(session, user.id)
     if device is None:
         raise NoVirtualSticker()
@@ -101,7 +101,7 @@ def demo_envelope(request: Request, action: str = Form(...), user: User = Depend
 
 
 @router.get("/demo/audio.wav")
-def demo_audio(user: User = Depends(current_user), session: Session = Depends(db_session)):
+def demo_audio(user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     device = _virtual_sticker(session, user.id)
     if device is None:
         raise NoVirtualSticker()

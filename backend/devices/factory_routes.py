@@ -79,7 +79,7 @@ def _record_out(record: FactoryRecord, registered: bool, created: bool = False,
 
 
 @router.post("/records", status_code=201)
-def post_record(body: RecordIn, response: Response, session: Session = Depends(db_session)) -> RecordOut:
+def post_record(body: RecordIn, response: Response, session: Session = Depends(db_session, scope="function")) -> RecordOut:
     """Store a board's record; a passing board is registered with its key in the same transaction."""
     record, device, created = factory.record_provisioning(
         session,
@@ -96,13 +96,13 @@ def post_record(body: RecordIn, response: Response, session: Session = Depends(d
 
 @router.get("/records")
 def list_records(device_id: str | None = None, batch: str | None = None,
-                 session: Session = Depends(db_session)) -> list[RecordOut]:
+                 session: Session = Depends(db_session, scope="function")) -> list[RecordOut]:
     records = factory.records_for(session, device_id, batch)
     return [_record_out(record, record.status == "passed") for record in records]
 
 
 @router.post("/devices/{device_id}/key")
-def rotate_key(device_id: str, body: KeyIn, session: Session = Depends(db_session)) -> KeyOut:
+def rotate_key(device_id: str, body: KeyIn, session: Session = Depends(db_session, scope="function")) -> KeyOut:
     """Replace the device's key; the current key proves the station holds the board."""
     factory.rotate_key(session, device_id, service.parse_key_hex(body.current_key),
                        service.parse_key_hex(body.new_key), get_settings())

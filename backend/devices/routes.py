@@ -80,7 +80,7 @@ def _safe_next(url: str, default: str) -> str:
 
 @router.get("/stickers")
 def stickers_page(request: Request, user: User = Depends(current_user),
-                  session: Session = Depends(db_session)):
+                  session: Session = Depends(db_session, scope="function")):
     from backend.collection.service import get_letter
 
     devices = service.devices_for_owner(session, user.id)
@@ -91,7 +91,7 @@ def stickers_page(request: Request, user: User = Depends(current_user),
 
 @router.post("/stickers/claim", dependencies=[Depends(verify_csrf)])
 def claim_sticker(request: Request, claim_code: str = Form(...), user: User = Depends(current_user),
-                  session: Session = Depends(db_session)):
+                  session: Session = Depends(db_session, scope="function")):
     device = service.claim_device(session, user.id, claim_code)
     message = request.state.gettext("The sticker {claim_code} is now yours. Link it to a reminder letter "
                                     "on the invoice page.")
@@ -102,7 +102,7 @@ def claim_sticker(request: Request, claim_code: str = Form(...), user: User = De
 @router.post("/stickers/link", dependencies=[Depends(verify_csrf)])
 def link_sticker(request: Request, device_id: str = Form(...), letter_id: int = Form(...),
                  next_url: str = Form("/stickers", alias="next"), user: User = Depends(current_user),
-                 session: Session = Depends(db_session)):
+                 session: Session = Depends(db_session, scope="function")):
     device = service.link_to_letter(session, user.id, device_id, letter_id)
     message = request.state.gettext("The sticker {claim_code} is linked to letter #{letter_id}. "
                                     "Put it in the dashed box of the letter before you close the envelope.")
@@ -156,13 +156,13 @@ class LinkIn(BaseModel):
 
 @router.get("/api/stickers")
 def list_stickers(user: User = Depends(current_user),
-                  session: Session = Depends(db_session)) -> list[StickerOut]:
+                  session: Session = Depends(db_session, scope="function")) -> list[StickerOut]:
     return [StickerOut.of(device) for device in service.devices_for_owner(session, user.id)]
 
 
 @router.get("/api/stickers/{device_id}")
 def sticker_detail(device_id: str, user: User = Depends(current_user),
-                   session: Session = Depends(db_session)) -> StickerDetailOut:
+                   session: Session = Depends(db_session, scope="function")) -> StickerDetailOut:
     device = service.get_owned_device(session, user.id, device_id)
     events = [EventOut.of(event) for event in service.recent_events(session, device_id)]
     return StickerDetailOut(**StickerOut.of(device).model_dump(), events=events)
@@ -170,13 +170,13 @@ def sticker_detail(device_id: str, user: User = Depends(current_user),
 
 @router.post("/api/stickers/claim", dependencies=[Depends(verify_csrf)])
 def claim_sticker_api(body: ClaimIn, user: User = Depends(current_user),
-                      session: Session = Depends(db_session)) -> StickerOut:
+                      session: Session = Depends(db_session, scope="function")) -> StickerOut:
     return StickerOut.of(service.claim_device(session, user.id, body.claim_code))
 
 
 @router.post("/api/stickers/{device_id}/link", dependencies=[Depends(verify_csrf)])
 def link_sticker_api(device_id: str, body: LinkIn, user: User = Depends(current_user),
-                     session: Session = Depends(db_session)) -> StickerOut:
+                     session: Session = Depends(db_session, scope="function")) -> StickerOut:
     return StickerOut.of(service.link_to_letter(session, user.id, device_id, body.letter_id))
 
 
@@ -223,7 +223,7 @@ class FactoryDeviceOut(BaseModel):
 
 @router.post("/api/factory/devices", status_code=201, dependencies=[Depends(require_factory_token)])
 def register_factory_device(body: FactoryDeviceIn, response: Response,
-                            session: Session = Depends(db_session)) -> FactoryDeviceOut:
+                            session: Session = Depends(db_session, scope="function")) -> FactoryDeviceOut:
     """Register a device with its key; the same id and key again returns 200 and changes nothing."""
     settings = get_settings()
     device, created = service.register_factory_device(

@@ -22,7 +22,7 @@ class OwnerNotFound(NotFound):
 
 @click.group("invoice")
 def invoice() -> None:
-    """Invoices: import Peppol files."""
+    """Invoices: import Peppol files, issue the platform's monthly fee invoices."""
 
 
 @invoice.command("import")
@@ -50,3 +50,34 @@ def import_invoice_command(file: Path, owner_email: str) -> None:
     click.echo(f"Imported invoice {contact.invoice_number} (id {contact.invoice_id}): "
                f"{contact.amount_due} {contact.currency} due by {contact.debtor_name} on "
                f"{contact.due_date.isoformat()}.")
+
+
+@invoice.command("fees")
+@click.option("--month", "month_text", required=True, help="month of the fees, as YYYY-MM")
+def fees_command(month_text: str) -> None:
+    """Issue the platform's fee invoices of --month and queue their e-mails.
+
+    Running a month again issues only what is missing.
+    """
+    from backend.invoicing import fees
+
+    try:
+        year, month = (int(part) for part in month_text.split("-"))
+        if not 1 <= month <= 12:
+            raise ValueError(month_text)
+    except ValueError:
+        click.echo(f"ikki: invalid month {month_text}: write it as YYYY-MM, such as 2026-11", err=True)
+        sys.exit(2)
+    try:
+        with session_scope(write_lock=True) as session:
+            run = fees.run_monthly_fees(session, get_settings(), year, month)
+            issued = [(invoice.number, invoice.payable_amount) for invoice in run.issued]
+    except IkkiError as error:
+        click.echo(f"ikki: {error}", err=True)
+        sys.exit(1)
+
+    for number, amount in issued:
+        click.echo(f"Issued fee invoice {number}: {amount} EUR.")
+    for payer_kind, payer_id, reason in run.skipped:
+        click.echo(f"Skipped {payer_kind} {payer_id}: {reason}.")
+    click.echo(f"{len(issued)} fee invoices issued for {year}-{month:02d}.")

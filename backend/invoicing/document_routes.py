@@ -7,7 +7,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from backend.accounts.models import User
-from backend.invoicing import documents, drafts, issuing, parties, peppol_export, sending, service, vat
+from backend.invoicing import (
+    documents,
+    drafts,
+    issuing,
+    parties,
+    peppol_export,
+    sending,
+    service,
+    vat,
+)
 from backend.invoicing.formatting import UNIT_LABELS
 from backend.web.deps import current_user, db_session
 from backend.web.security import flash, verify_csrf
@@ -55,7 +64,7 @@ def _render_form(request: Request, session: Session, user: User, values: drafts.
 
 @router.get("/invoices/new")
 def new_invoice_page(request: Request, customer_id: int | None = None, user: User = Depends(current_user),
-                     session: Session = Depends(db_session)):
+                     session: Session = Depends(db_session, scope="function")):
     profile = parties.get_profile(session, user.id)
     if profile is None:
         flash(request, request.state.gettext("Fill in your business details first: they appear on every "
@@ -68,7 +77,7 @@ def new_invoice_page(request: Request, customer_id: int | None = None, user: Use
 
 
 @router.post("/invoices/drafts", dependencies=[Depends(verify_csrf)])
-async def create_draft(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+async def create_draft(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     form = await request.form()
     invoice = drafts.create_draft(session, user.id, _form_draft(form))
     flash(request, request.state.gettext("Draft saved. Check it, then issue it."), "success")
@@ -77,7 +86,7 @@ async def create_draft(request: Request, user: User = Depends(current_user), ses
 
 @router.get("/invoices/{invoice_id}/edit")
 def edit_draft_page(request: Request, invoice_id: int, user: User = Depends(current_user),
-                    session: Session = Depends(db_session)):
+                    session: Session = Depends(db_session, scope="function")):
     invoice = service.get_owned_invoice(session, user.id, invoice_id)
     drafts.require_draft(invoice)
     return _render_form(request, session, user, drafts.draft_input(session, invoice), invoice)
@@ -85,7 +94,7 @@ def edit_draft_page(request: Request, invoice_id: int, user: User = Depends(curr
 
 @router.post("/invoices/{invoice_id}/edit", dependencies=[Depends(verify_csrf)])
 async def update_draft(request: Request, invoice_id: int, user: User = Depends(current_user),
-                       session: Session = Depends(db_session)):
+                       session: Session = Depends(db_session, scope="function")):
     form = await request.form()
     drafts.update_draft(session, user.id, invoice_id, _form_draft(form))
     flash(request, request.state.gettext("Draft saved. Check it, then issue it."), "success")
@@ -94,7 +103,7 @@ async def update_draft(request: Request, invoice_id: int, user: User = Depends(c
 
 @router.post("/invoices/{invoice_id}/delete", dependencies=[Depends(verify_csrf)])
 def delete_draft(request: Request, invoice_id: int, user: User = Depends(current_user),
-                 session: Session = Depends(db_session)):
+                 session: Session = Depends(db_session, scope="function")):
     drafts.delete_draft(session, user.id, invoice_id)
     flash(request, request.state.gettext("Draft deleted."), "success")
     return RedirectResponse("/invoices", status_code=303)
@@ -102,7 +111,7 @@ def delete_draft(request: Request, invoice_id: int, user: User = Depends(current
 
 @router.post("/invoices/{invoice_id}/issue", dependencies=[Depends(verify_csrf)])
 def issue_invoice(request: Request, invoice_id: int, user: User = Depends(current_user),
-                  session: Session = Depends(db_session)):
+                  session: Session = Depends(db_session, scope="function")):
     invoice = issuing.issue(session, user.id, invoice_id)
     gettext = request.state.gettext
     message = gettext("Credit note {number} issued.") if invoice.is_credit_note else gettext("Invoice {number} issued.")
@@ -112,7 +121,7 @@ def issue_invoice(request: Request, invoice_id: int, user: User = Depends(curren
 
 @router.post("/invoices/{invoice_id}/credit", dependencies=[Depends(verify_csrf)])
 def credit_invoice(request: Request, invoice_id: int, user: User = Depends(current_user),
-                   session: Session = Depends(db_session)):
+                   session: Session = Depends(db_session, scope="function")):
     credit_note = issuing.create_credit_note(session, user.id, invoice_id)
     flash(request, request.state.gettext("Credit note drafted with the invoice's lines. Lower or remove lines "
                                          "to credit part of it, then issue it."), "success")
@@ -121,7 +130,7 @@ def credit_invoice(request: Request, invoice_id: int, user: User = Depends(curre
 
 @router.post("/invoices/{invoice_id}/send", dependencies=[Depends(verify_csrf)])
 def send_invoice(request: Request, invoice_id: int, user: User = Depends(current_user),
-                 session: Session = Depends(db_session)):
+                 session: Session = Depends(db_session, scope="function")):
     invoice = sending.request_send(session, user.id, invoice_id)
     flash(request, request.state.gettext("Invoice {number} will be e-mailed to the customer with its PDF and "
                                          "UBL file.").format(number=invoice.number), "success")
@@ -130,7 +139,7 @@ def send_invoice(request: Request, invoice_id: int, user: User = Depends(current
 
 @router.post("/invoice-drafts/{draft_id}/invoice", dependencies=[Depends(verify_csrf)])
 def invoice_from_timesheets(request: Request, draft_id: int, user: User = Depends(current_user),
-                            session: Session = Depends(db_session)):
+                            session: Session = Depends(db_session, scope="function")):
     if parties.get_profile(session, user.id) is None:
         flash(request, request.state.gettext("Fill in your business details first: they appear on every "
                                              "invoice you issue."), "info")
@@ -142,7 +151,7 @@ def invoice_from_timesheets(request: Request, draft_id: int, user: User = Depend
 
 @router.get("/invoices/{invoice_id}.pdf")
 def invoice_pdf(invoice_id: int, download: bool = False, user: User = Depends(current_user),
-                session: Session = Depends(db_session)):
+                session: Session = Depends(db_session, scope="function")):
     detail = service.get_invoice_detail(session, user.id, invoice_id)
     pdf = documents.render_invoice_pdf(detail)
     disposition = "attachment" if download else "inline"
@@ -151,7 +160,7 @@ def invoice_pdf(invoice_id: int, download: bool = False, user: User = Depends(cu
 
 
 @router.get("/invoices/{invoice_id}.xml")
-def invoice_ubl(invoice_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def invoice_ubl(invoice_id: int, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     detail = service.get_invoice_detail(session, user.id, invoice_id)
     drafts.require_issued(detail.invoice)
     return Response(peppol_export.export_ubl(detail), media_type="application/xml", headers={

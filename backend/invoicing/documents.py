@@ -21,7 +21,12 @@ from weasyprint.urls import URLFetcher
 from backend.core.money import CENT
 from backend.invoicing import vat
 from backend.invoicing.epc import epc_payload
-from backend.invoicing.formatting import category_label, format_enterprise_number, format_iban, unit_label
+from backend.invoicing.formatting import (
+    category_label,
+    format_enterprise_number,
+    format_iban,
+    unit_label,
+)
 from backend.invoicing.models import Invoice
 from backend.invoicing.service import InvoiceDetail
 from backend.invoicing.structured_communication import format_digits
@@ -36,7 +41,7 @@ QR_ERROR_LEVEL = "m"
 
 
 def payment_qr_payload(invoice: Invoice, creditor_name: str) -> str | None:
-    """Return the EPC QR payload that pays the invoice's amount, or None when it asks nothing.
+    """Return the EPC QR payload that pays the invoice's amount, or None when nothing is to be paid.
 
     The amount is the payable amount as issued, so that the document never changes. The
     structured communication's 12 digits go in the structured-reference element and the
@@ -76,7 +81,7 @@ def country_name(code: str | None, language: str) -> str | None:
 
 
 def document_language(detail: InvoiceDetail) -> str:
-    """The customer's language, which the PDF, the e-mail and the mentions use."""
+    """Return the customer's language, which the PDF, the e-mail and the mentions use."""
     return detail.invoice.debtor_language
 
 

@@ -1,7 +1,8 @@
 """Draft invoices and credit notes: written, changed and deleted freely, with no number.
 
-A draft is stored like an issued document (lines, VAT breakdown, both parties) so that its
-preview is the document it will become; issuing (``issuing.py``) freezes it and numbers it.
+A draft is stored like an issued document, with its lines, VAT breakdown and both parties,
+so that its preview is the document it will become. Issuing (``issuing.py``) freezes it and
+numbers it.
 """
 
 from __future__ import annotations

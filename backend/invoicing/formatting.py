@@ -59,7 +59,7 @@ def unit_label(code: str | None, gettext, quantity: Decimal | None = None, ngett
     return gettext(UNIT_LABELS[code]) if code in UNIT_LABELS else code
 
 
-# How a VAT breakdown names a category that charges no VAT (UNCL5305 codes).
+# Names of the VAT categories that charge no VAT (UNCL5305 codes), as a VAT breakdown shows them.
 CATEGORY_LABELS = {
     "Z": _("zero rate"),
     "E": _("exempt"),

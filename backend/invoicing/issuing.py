@@ -70,7 +70,7 @@ def issue(session: Session, owner_id: int, invoice_id: int, today: date | None =
     invoice.debtor_language = customer.language
     invoice.issued_at = utcnow()
     if invoice.is_credit_note:
-        # Nothing is paid on a credit note: it lowers what the credited invoice asks.
+        # Nothing is paid on a credit note, because it lowers the amount due on the credited invoice.
         invoice.due_date = issue_date
         invoice.status = "issued"
     else:
@@ -187,9 +187,9 @@ def _lock(session: Session, owner_id: int, invoice_id: int) -> Invoice:
 
 
 def _check_number_free(session: Session, owner_id: int, supplier_key: str, number: str) -> None:
-    taken = session.exec(select(Invoice.id).where(Invoice.owner_id == owner_id, Invoice.supplier_key == supplier_key,
-                                                  Invoice.number == number)).first()
-    if taken is not None:
+    existing_id = session.exec(select(Invoice.id).where(
+        Invoice.owner_id == owner_id, Invoice.supplier_key == supplier_key, Invoice.number == number)).first()
+    if existing_id is not None:
         raise errors.NumberAlreadyUsed(number=number)
 
 
@@ -212,7 +212,7 @@ def _check_credit_note(session: Session, owner_id: int, credit_note: Invoice,
 
 
 def _apply_credit(session: Session, original: Invoice, credit_note: Invoice) -> None:
-    """Lower what the credited invoice asks, and close it once nothing is left to pay."""
+    """Lower the amount due on the credited invoice, and close it once nothing is left to pay."""
     original.credited_amount += credit_note.payable_amount
     if original.status == "open" and original.amount_due <= 0:
         original.status = "credited"

@@ -66,8 +66,8 @@ def send_invoice_email(session: Session, job: Job) -> None:
 
     transport, path = deliver(email, settings, name_hint=f"job-{job.id}-invoice-{invoice.id}")
 
-    # NOTE: written to the notifications domain's table so that the e-mail shows on the
-    # outbox page like the others; notifications offers no service function for it yet.
+    # NOTE: written to the notifications domain's table, so that the e-mail shows on the
+    # outbox page like the others. Notifications offers no service function for it yet.
     session.add(Message(job_id=job.id, owner_id=invoice.owner_id, invoice_id=invoice.id, channel="email",
                         recipient=recipient, language=language, subject=subject, body_text=text,
                         transport=transport, file_path=str(path) if path else None))

@@ -1,6 +1,6 @@
 """Invoice numbers: one unbroken yearly series per issuer, shared by invoices and credit notes.
 
-Belgian law (Royal Decree no. 1 on VAT, art. 5) asks for numbers that follow one another
+Belgian law (Royal Decree no. 1 on VAT, art. 5) requires numbers that follow one another
 in one or more continuous series. Invoices and credit notes share one series here, so
 that a number names exactly one document of the issuer and the accountant checks a
 single sequence: ``2026-0001``, ``2026-0002`` (a credit note), ``2026-0003``. A new series

@@ -2,9 +2,9 @@
 on invoices.
 
 Enterprise and VAT numbers are checked with python-stdnum, IBANs and BICs with schwifty.
-A Belgian party is reached on Peppol as ``0208:<enterprise number>``; a business in another
-member state by its VAT number under that country's EAS code; anyone else by e-mail
-(scheme ``EM``), which EN 16931 accepts as an electronic address.
+A Belgian party is reached on Peppol as ``0208:<enterprise number>``. A business in another
+member state is reached by its VAT number under that country's EAS code. Anyone else is
+reached by e-mail (scheme ``EM``), which EN 16931 accepts as an electronic address.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ EMAIL_SCHEME = "EM"
 MAX_PAYMENT_TERMS_DAYS = 120
 # EU member states, by ISO 3166-1 code. Greek VAT numbers start with EL instead of GR.
 EU_COUNTRIES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+    ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
 )
 VAT_PREFIXES = {"GR": "EL"}
 # Peppol EAS codes that take a VAT number, per country (Peppol code list "EAS").
@@ -311,7 +311,7 @@ def electronic_address(enterprise_number: str | None, vat_number: str | None, co
 
 
 def is_intra_eu_business(customer: Customer) -> bool:
-    """Whether the customer is a business registered for VAT in another member state."""
+    """Return whether the customer is a business registered for VAT in another member state."""
     return (customer.kind == "company" and customer.country != "BE" and customer.country in EU_COUNTRIES
             and customer.vat_number is not None and not customer.vat_number.startswith("BE"))
 

@@ -27,7 +27,7 @@ def _form_values(form, names: tuple[str, ...]) -> dict[str, str]:
 
 
 @router.get("/invoicing/profile")
-def profile_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def profile_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     profile = parties.get_profile(session, user.id)
     values = parties.profile_input(profile) or parties.ProfileInput(
         name=user.name, street="", postal_code="", city="", enterprise_number="", iban="", email=user.email)
@@ -35,7 +35,7 @@ def profile_page(request: Request, user: User = Depends(current_user), session: 
 
 
 @router.post("/invoicing/profile", dependencies=[Depends(verify_csrf)])
-async def save_profile(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+async def save_profile(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     form = await request.form()
     values = _form_values(form, PROFILE_FIELDS)
     data = parties.ProfileInput(**values, debtor_management=form.get("debtor_management") == "on")
@@ -45,7 +45,7 @@ async def save_profile(request: Request, user: User = Depends(current_user), ses
 
 
 @router.get("/customers")
-def customers_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def customers_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     return render(request, "invoicing/customers.html", customers=parties.list_customers(session, user.id),
                   peppol_identifier=parties.peppol_identifier, format_enterprise_number=format_enterprise_number)
 
@@ -58,7 +58,7 @@ def new_customer_page(request: Request, user: User = Depends(current_user)):
 
 @router.post("/customers", dependencies=[Depends(verify_csrf)])
 async def create_customer(request: Request, user: User = Depends(current_user),
-                          session: Session = Depends(db_session)):
+                          session: Session = Depends(db_session, scope="function")):
     form = await request.form()
     customer = parties.save_customer(session, user.id, parties.CustomerInput(**_form_values(form, CUSTOMER_FIELDS)))
     flash(request, request.state.gettext("Customer {name} is saved.").format(name=customer.name), "success")
@@ -69,7 +69,7 @@ async def create_customer(request: Request, user: User = Depends(current_user),
 
 @router.get("/customers/{customer_id}")
 def customer_page(request: Request, customer_id: int, user: User = Depends(current_user),
-                  session: Session = Depends(db_session)):
+                  session: Session = Depends(db_session, scope="function")):
     customer = parties.get_customer(session, user.id, customer_id)
     values = parties.CustomerInput(**{name: getattr(customer, name) or "" for name in CUSTOMER_FIELDS})
     return render(request, "invoicing/customer_form.html", values=values, customer=customer,
@@ -78,7 +78,7 @@ def customer_page(request: Request, customer_id: int, user: User = Depends(curre
 
 @router.post("/customers/{customer_id}", dependencies=[Depends(verify_csrf)])
 async def update_customer(request: Request, customer_id: int, user: User = Depends(current_user),
-                          session: Session = Depends(db_session)):
+                          session: Session = Depends(db_session, scope="function")):
     form = await request.form()
     customer = parties.save_customer(session, user.id, parties.CustomerInput(**_form_values(form, CUSTOMER_FIELDS)),
                                      customer_id)

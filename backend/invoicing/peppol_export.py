@@ -6,7 +6,7 @@ books to the cent. A credit note states its amounts as positive figures, as UBL 
 do, and references the invoice it corrects in ``cac:BillingReference``.
 
 Peppol requires a buyer reference or an order reference (PEPPOL-EN16931-R003). When the
-customer gave none, the invoice number stands in its place, and the import maps it back.
+customer gave none, the invoice number is written in its place, and the import maps it back.
 """
 
 from __future__ import annotations

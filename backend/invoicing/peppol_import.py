@@ -1,7 +1,7 @@
 """Read and check a Peppol BIS Billing 3.0 invoice or credit note (UBL 2.1, EN 16931).
 
 A credit note is a UBL ``CreditNote`` (type code 381), or an ``Invoice`` whose type code is
-381. Its amounts are read as written, positive, and ``document_type`` tells it apart.
+381. Its amounts are read as written, positive, and ``document_type`` marks it.
 
 The parser is closed to XML attacks: no network, no DTD, no entity expansion, and a
 file with a DOCTYPE declaration is rejected outright. Every check raises an
@@ -25,7 +25,13 @@ from stdnum.exceptions import ValidationError
 from backend.core.money import round_cents
 from backend.invoicing import errors
 from backend.invoicing import structured_communication as ogm
-from backend.invoicing.ubl import AMOUNT_PLACES, CREDIT_NOTE_NS, INVOICE_NS, NS, AmountReader, UblReader
+from backend.invoicing.ubl import (
+    AMOUNT_PLACES,
+    CREDIT_NOTE_NS,
+    INVOICE_NS,
+    AmountReader,
+    UblReader,
+)
 
 EN16931 = "urn:cen.eu:en16931:2017"
 # Peppol participant scheme of the Belgian enterprise number (Crossroads Bank for Enterprises).
@@ -166,7 +172,7 @@ def parse_invoice(data: bytes, filename: str, max_bytes: int) -> ParsedInvoice:
     totals = _read_and_check_totals(amounts, lines, tax_amount)
 
     issue_date = reader.date("cbc:IssueDate", required=True)
-    # A credit note asks no payment, so its due date (BT-9) is optional; it defaults to its date.
+    # No payment is due on a credit note, so its due date (BT-9) is optional and defaults to its date.
     if credit_root:
         due_date = reader.date("cac:PaymentMeans/cbc:PaymentDueDate") or issue_date
     else:

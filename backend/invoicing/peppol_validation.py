@@ -4,7 +4,8 @@ The schema check uses the OASIS UBL 2.1 XSDs shipped in the ``peppol-ubl-validat
 (module ``peppol``), so it needs no network. The rule checks below are this project's own
 reading of the EN 16931 rules (CEN validation artefacts) and the Peppol BIS Billing 3.0
 rules that the export must satisfy. They are not the official Schematron, which needs an
-XSLT 2 processor; where a rule of that Schematron allows a tolerance, the docstring says so.
+XSLT 2 processor. Where a rule of that Schematron allows a tolerance, the check's docstring
+gives it.
 
 Amounts are compared as exact decimals. Rounding is half away from zero, which the
 EN 16931 artefacts since version 1.3.x also use for BR-CO-17 by rounding the magnitude.
@@ -227,8 +228,8 @@ def _document_sum(items: list[etree._Element], category: str, rate: Decimal | No
 
 
 def _check_category_parties(root: etree._Element, categories: set[str], fail) -> None:
-    """The parties' VAT numbers that each category needs (BR-S-02, BR-E-02, BR-AE-02, BR-IC-02),
-    and the delivery details of an intra-Community supply (BR-IC-11, BR-IC-12)."""
+    """Check the parties' VAT numbers that each category needs (BR-S-02, BR-E-02, BR-AE-02,
+    BR-IC-02), and the delivery details of an intra-Community supply (BR-IC-11, BR-IC-12)."""
     supplier = "cac:AccountingSupplierParty/cac:Party"
     customer = "cac:AccountingCustomerParty/cac:Party"
     seller_vat = _text(root, f"{supplier}/cac:PartyTaxScheme/cbc:CompanyID")

@@ -49,7 +49,7 @@ def read_upload(upload: UploadFile) -> bytes:
 
 @router.get("/invoices")
 def invoice_list_page(request: Request, user: User = Depends(current_user),
-                      session: Session = Depends(db_session)):
+                      session: Session = Depends(db_session, scope="function")):
     return render(
         request,
         "invoicing/list.html",
@@ -62,7 +62,7 @@ def invoice_list_page(request: Request, user: User = Depends(current_user),
 
 @router.post("/invoices/import", dependencies=[Depends(verify_csrf)])
 def import_invoice_form(request: Request, file: UploadFile = File(...), user: User = Depends(current_user),
-                        session: Session = Depends(db_session)):
+                        session: Session = Depends(db_session, scope="function")):
     invoice = service.import_invoice(session, user.id, read_upload(file), file.filename or "")
     gettext = request.state.gettext
     message = gettext("Credit note {number} imported.") if invoice.is_credit_note else gettext("Invoice {number} imported.")
@@ -72,7 +72,7 @@ def import_invoice_form(request: Request, file: UploadFile = File(...), user: Us
 
 @router.get("/invoices/{invoice_id}")
 def invoice_page(request: Request, invoice_id: int, user: User = Depends(current_user),
-                 session: Session = Depends(db_session)):
+                 session: Session = Depends(db_session, scope="function")):
     from backend.collection.service import letters_for_invoice
 
     detail = service.get_invoice_detail(session, user.id, invoice_id)
@@ -104,7 +104,7 @@ def invoice_page(request: Request, invoice_id: int, user: User = Depends(current
 
 @router.post("/invoices/{invoice_id}/language", dependencies=[Depends(verify_csrf)])
 def change_debtor_language(request: Request, invoice_id: int, language: str = Form(...),
-                           user: User = Depends(current_user), session: Session = Depends(db_session)):
+                           user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     invoice = service.set_debtor_language(session, user.id, invoice_id, language)
     message = request.state.gettext("The debtor will now be written to and called in {language}.").format(
         language=request.state.gettext(LANGUAGE_NAMES_IN_SENTENCE[invoice.debtor_language])
@@ -115,19 +115,19 @@ def change_debtor_language(request: Request, invoice_id: int, language: str = Fo
 
 @router.get("/api/invoices", response_model=list[InvoiceSummaryOut])
 def list_invoices_api(user: User = Depends(current_user),
-                      session: Session = Depends(db_session)) -> list[InvoiceSummaryOut]:
+                      session: Session = Depends(db_session, scope="function")) -> list[InvoiceSummaryOut]:
     return [InvoiceSummaryOut.from_summary(summary) for summary in service.list_invoices(session, user.id)]
 
 
 @router.get("/api/invoices/{invoice_id}", response_model=InvoiceOut)
 def get_invoice_api(invoice_id: int, user: User = Depends(current_user),
-                    session: Session = Depends(db_session)) -> InvoiceOut:
+                    session: Session = Depends(db_session, scope="function")) -> InvoiceOut:
     return InvoiceOut.from_detail(service.get_invoice_detail(session, user.id, invoice_id))
 
 
 @router.post("/api/invoices/import", response_model=InvoiceOut, status_code=201,
              dependencies=[Depends(verify_csrf)])
 def import_invoice_api(file: UploadFile = File(...), user: User = Depends(current_user),
-                       session: Session = Depends(db_session)) -> InvoiceOut:
+                       session: Session = Depends(db_session, scope="function")) -> InvoiceOut:
     invoice = service.import_invoice(session, user.id, read_upload(file), file.filename or "")
     return InvoiceOut.from_detail(service.get_invoice_detail(session, user.id, invoice.id))

@@ -31,7 +31,7 @@ EMAIL_JOB = "email.invoice"
 
 @dataclass(frozen=True)
 class PeppolDelivery:
-    """What an access point returns for a document it accepted."""
+    """The receipt of an access point for a document it accepted."""
 
     provider: str
     message_id: str

@@ -31,10 +31,8 @@ from backend.core.money import round_cents
 from backend.web.i18n import gettext_for
 
 VAT_SCHEMES = ("standard", "small_business", "intra_eu_services", "domestic_reverse_charge", "intra_eu_goods")
-STANDARD_RATES = (Decimal("21"), Decimal("12"), Decimal("6"), Decimal("0"))
+STANDARD_RATES = (Decimal(21), Decimal(12), Decimal(6), Decimal(0))
 ZERO = Decimal("0.00")
-# Quantities and unit prices are stored with 4 decimals, amounts with 2.
-PRICE_PLACES = Decimal("0.0001")
 # Order of the VAT breakdown on documents.
 CATEGORY_ORDER = ("S", "Z", "E", "AE", "K")
 
@@ -95,7 +93,7 @@ class LineInput:
     unit_code: str
     unit_price: Decimal
     # Percent; ignored by every scheme except "standard".
-    vat_rate: Decimal = Decimal("21")
+    vat_rate: Decimal = Decimal(21)
 
 
 @dataclass(frozen=True)

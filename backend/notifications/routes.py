@@ -21,7 +21,7 @@ class MessageNotFound(NotFound):
 
 
 @router.get("/outbox")
-def outbox_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def outbox_page(request: Request, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     messages = service.messages_for_owner(session, user.id)
     return render(request, "notifications/outbox.html", messages=messages)
 
@@ -38,13 +38,13 @@ def _owned_file(session: Session, user: User, message_id: int, audio: bool) -> P
 
 
 @router.get("/outbox/{message_id}/file")
-def message_file(message_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def message_file(message_id: int, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     path = _owned_file(session, user, message_id, audio=False)
     media_type = "message/rfc822" if path.suffix == ".eml" else "text/plain; charset=utf-8"
     return FileResponse(path, media_type=media_type, filename=path.name)
 
 
 @router.get("/outbox/{message_id}/audio")
-def message_audio(message_id: int, user: User = Depends(current_user), session: Session = Depends(db_session)):
+def message_audio(message_id: int, user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     path = _owned_file(session, user, message_id, audio=True)
     return FileResponse(path, media_type="audio/wav", filename=path.name)

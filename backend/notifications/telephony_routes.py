@@ -19,7 +19,7 @@ router = APIRouter()
 
 
 @router.post(CALLBACK_PATH)
-async def call_status(request: Request, session: Session = Depends(db_session)) -> JSONResponse:
+async def call_status(request: Request, session: Session = Depends(db_session, scope="function")) -> JSONResponse:
     settings = get_settings()
     form = await request.form()
     params = {name: str(value) for name, value in form.items()}

@@ -45,7 +45,7 @@ def _amount(raw: str) -> Decimal | None:
 
 @router.post("/invoices/{invoice_id}/payments", dependencies=[Depends(verify_csrf)])
 def record_payment_form(request: Request, invoice_id: int, amount: str = Form(""), paid_on: date | None = Form(None),
-                        user: User = Depends(current_user), session: Session = Depends(db_session)):
+                        user: User = Depends(current_user), session: Session = Depends(db_session, scope="function")):
     invoice = service.record_manual_payment(session, user.id, invoice_id, _amount(amount), paid_on or today_brussels())
     gettext = request.state.gettext
     if invoice.status == "paid":
@@ -58,7 +58,7 @@ def record_payment_form(request: Request, invoice_id: int, amount: str = Form(""
 @router.post("/api/invoices/{invoice_id}/payments", response_model=PaymentOut, status_code=201,
              dependencies=[Depends(verify_csrf)])
 def record_payment_api(invoice_id: int, body: PaymentIn, user: User = Depends(current_user),
-                       session: Session = Depends(db_session)) -> PaymentOut:
+                       session: Session = Depends(db_session, scope="function")) -> PaymentOut:
     invoice = service.record_manual_payment(session, user.id, invoice_id, body.amount, body.paid_on or today_brussels())
     return PaymentOut(invoice_id=invoice.id, status=invoice.status, paid_amount=invoice.paid_amount,
                       amount_due=invoice.amount_due)

@@ -13,7 +13,12 @@ from backend.core.errors import NotAuthenticated
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One session and one commit per request; requests that may write lock SQLite up front."""
+    """One session and one commit per request; requests that may write lock SQLite up front.
+
+    Use it as ``Depends(db_session, scope="function")``: with the default request scope,
+    FastAPI commits after the response is sent, so a browser following a redirect could
+    read the database before the commit, and a failed commit would follow a success page.
+    """
     engine = get_engine()
     if request.method not in ("GET", "HEAD", "OPTIONS") and is_sqlite(engine):
         engine = engine.execution_options(sqlite_begin="IMMEDIATE")

@@ -62,6 +62,26 @@ def unique_id():
     return b"\x02\x1c\x1d\x00\x00\x01"
 
 
+class WDT:
+    # The supervisor resets the board (reset cause WDT_RESET) when watchdog.json
+    # was not touched for timeout ms. feed() rewrites it at most every quarter
+    # of the timeout, which keeps the file traffic low.
+    def __init__(self, id=0, timeout=5000):
+        if timeout < 1:
+            raise ValueError("WDT timeout too short")
+        self._timeout_ms = timeout
+        self._written_us = 0
+        _vboard.log("wdt.start", timeout_ms=timeout)
+        self.feed()
+
+    def feed(self):
+        now = _vboard.now_us()
+        if now - self._written_us < self._timeout_ms * 250:
+            return
+        self._written_us = now
+        _vboard.write_json("watchdog.json", {"timeout_ms": self._timeout_ms, "fed_us": now})
+
+
 class Pin:
     IN = 1
     OUT = 3

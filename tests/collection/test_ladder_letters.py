@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from backend.collection import daily_run, interest
+from backend.collection.ladder import StepSetting, save_ladder
 from backend.collection.letters import render_batch_pdf, render_letter_pdf
 from backend.collection.models import ReminderLetter
 from backend.core.db import session_scope
@@ -69,11 +70,16 @@ def test_business_letters_show_interest(sqlite_url, owner_id_sqlite, tmp_path, l
 
 def test_consumer_letter_has_book_xix_mentions(sqlite_url, owner_id_sqlite, tmp_path):
     engine, owner_id = owner_id_sqlite
+    with session_scope(engine) as session:
+        # The letter is the consumer's first reminder here, so it is the free one.
+        save_ladder(session, owner_id, [StepSetting("letter", 3), StepSetting("formal_notice", 30)])
     letters = _letters_for(engine, owner_id, "fr", consumer=True)
     text = _pdf_text(letters[0][1], tmp_path, "consumer")
 
     assert not letters[0][0].with_sticker
     assert "gratuit" in text
+    # Posted on Thursday 4 June 2026: the period runs from Monday 8 to Sunday 21 June.
+    assert "21 juin 2026" in text
     assert "0123.456.749" in text
     assert "Logo design" in text
     assert "90,00" in text  # damages cap for 1,000.00 €: 65 + 5 % of 500

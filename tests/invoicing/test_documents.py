@@ -13,7 +13,6 @@ from lxml import etree
 
 from backend.core.db import session_scope
 from backend.invoicing import books, documents, service
-from backend.invoicing.peppol_export import export_ubl
 from tests.conftest import which_or_skip
 from tests.invoicing import factories
 from tests.invoicing.factories import SAMPLE_LINES, lines

@@ -132,7 +132,7 @@ def test_fee_amounts_follow_settings(engine, settings, month_with_work, monkeypa
 def test_invoice_drafted_from_timesheets(engine):
     monday = monday_within_one_month()
     with session_scope(engine) as session:
-        client, freelancer, contract = approved_contract_week(session, monday)
+        _client, freelancer, contract = approved_contract_week(session, monday)
         parties.save_profile(session, freelancer.id, factories.FREELANCER)
         timesheet_draft_id = timesheets.invoice_drafts_for_user(session, freelancer)[0].draft.id
         result = issuing.create_draft_from_timesheets(session, freelancer, timesheet_draft_id)
@@ -151,3 +151,23 @@ def test_invoice_drafted_from_timesheets(engine):
     with session_scope(engine) as session:
         [view] = timesheets.invoice_drafts_for_user(session, freelancer)
         assert (view.draft.status, view.draft.invoice_id) == ("issued", invoice_id)
+
+
+def test_fees_command(engine, month_with_work):
+    from click.testing import CliRunner
+
+    from backend.invoicing.cli import invoice
+
+    monday = month_with_work["monday"]
+    month = f"{monday.year}-{monday.month:02d}"
+
+    first = CliRunner().invoke(invoice, ["fees", "--month", month])
+    second = CliRunner().invoke(invoice, ["fees", "--month", month])
+    wrong = CliRunner().invoke(invoice, ["fees", "--month", "2026-13"])
+
+    assert first.exit_code == 0, first.output
+    assert f"2 fee invoices issued for {month}." in first.output
+    assert "0 fee invoices issued" in second.output
+    assert second.output.count("already invoiced") == 2
+    assert wrong.exit_code == 2
+    assert "invalid month 2026-13" in wrong.output

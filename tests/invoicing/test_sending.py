@@ -67,7 +67,7 @@ def test_invoice_emailed_with_pdf_and_ubl(engine, smtp, customer, subject, greet
 
     with session_scope(engine) as session:
         kinds = [entry.kind for entry in service.timeline(session, invoice.id)]
-        sent = [entry for entry in service.timeline(session, invoice.id) if entry.kind == "invoice_sent"][0]
+        sent = next(entry for entry in service.timeline(session, invoice.id) if entry.kind == "invoice_sent")
         stored = session.exec(select(Message)).all()
     assert kinds == ["issued", "send_requested", "invoice_sent"]
     assert sent.data == {"to": factories.CUSTOMERS[customer].email, "language": factories.CUSTOMERS[customer].language,

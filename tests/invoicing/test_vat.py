@@ -44,7 +44,7 @@ def test_negative_line_rounds_away_from_zero():
 
     assert result.subtotals[0].tax_amount == Decimal("-2.63")
     assert result.totals.payable_amount == Decimal("-15.13")
-    assert vat.tax_of(Decimal("12.50"), Decimal("21")) == Decimal("2.63")
+    assert vat.tax_of(Decimal("12.50"), Decimal(21)) == Decimal("2.63")
 
 
 def test_zero_rate_line_beside_reduced_rate():

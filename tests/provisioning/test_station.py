@@ -54,7 +54,7 @@ def test_batch_of_four_then_claim_on_web(boards, station, server, tmp_path):
     result = station("provision", made)
 
     assert result.exit_code == 0, result.output
-    assert "4 passed, 0 rejected, 0 errors" in result.output
+    assert "Passed: 4, rejected: 0, errors: 0" in result.output
     registered = {device.device_id: device for device in devices()}
     assert len(registered) == 4
     records = factory_records()

@@ -320,3 +320,33 @@ def test_second_supervisor_is_rejected(micropython_available, tmp_path: Path):
             VirtualBoard(tmp_path / "board").start()
     finally:
         board.stop()
+
+
+STUCK_FIRMWARE = """
+import time
+import machine
+if machine.reset_cause() == machine.WDT_RESET:
+    print("after watchdog reset")
+else:
+    machine.WDT(0, 300)
+    while True:  # stuck, never feeding the watchdog
+        time.sleep_ms(50)
+"""
+
+
+def test_watchdog_resets_stuck_firmware(micropython_available, tmp_path: Path, device):
+    board = VirtualBoard(tmp_path / "board", _config(device, 1883))
+    board.install()
+    (board.flash_dir / "main.py").write_text(STUCK_FIRMWARE)
+    board.start()
+    try:
+        _wait_until(lambda: board.state()["process"] == "halted", 10, "the second boot")
+        console = board.console_path.read_text()
+        state = board.state()
+    finally:
+        board.stop()
+
+    assert "--- vboard: watchdog reset" in console
+    assert "boot 2: reset cause watchdog" in console
+    assert "after watchdog reset" in console
+    assert state["boots"] == 2
