@@ -83,6 +83,7 @@ class App:
         self.journal = Journal()
         self._reporter = None
         self.finished = _exists(FINISHED_FILE)
+        self._signer = None
         if "rs" not in board.retained:
             # RTC session id: changes whenever the RTC restarts, so an event's
             # age can be trusted only while it is unchanged.
@@ -96,8 +97,32 @@ class App:
             from reporter import Reporter
             from signing import Signer
 
-            self._reporter = Reporter(self.board, self.config, self.journal, Signer(self.config.key))
+            self._signer = Signer(self.config.key)
+            self._reporter = Reporter(self.board, self.config, self.journal, self._signer)
+            self._reporter.on_config = self.config_received
         return self._reporter
+
+    def config_received(self, payload):
+        # A configuration from the backend: applied to config.json for the
+        # next wake-up, or rejected with its reason; either way acknowledged
+        # with an event, once per version.
+        import downlink
+
+        outcome, version, reason = downlink.apply(payload, self._signer)
+        log.info("config.received", outcome=outcome, version=version, reason=reason)
+        if outcome == "unchanged":
+            return
+        retained = self.board.retained
+        if outcome == "rejected":
+            if retained.get("cfr") == version:
+                return
+            retained["cfr"] = version
+            self.board.save_retained()
+            # Events carry printable ASCII only, at most 64 characters.
+            text = "".join(c if " " <= c <= "~" else "?" for c in (reason or ""))
+            self.record("config_rejected", {"cfg_v": version, "reason": text[:64]})
+            return
+        self.record("config_applied", {"cfg_v": version})
 
     def set_state(self, state, reason):
         if state != self.state:

@@ -160,7 +160,7 @@ class Board:
 
     def watchdog_start(self, timeout_ms):
         if self._watchdog is None:
-            self._watchdog = machine.WDT(0, timeout_ms)
+            self._watchdog = machine.WDT(id=0, timeout=timeout_ms)
 
     def watchdog_feed(self):
         if self._watchdog is not None:

@@ -30,9 +30,12 @@ DEFAULTS = {
     "after_cry": "rearm",
     # Battery voltage under which a low_battery event is recorded, once.
     "low_battery_mv": 3450,
+    # TODO: "lte" (the SIM7080G modem) is not implemented yet.
+    "uplink": "wifi",
 }
 
 AFTER_CRY_CHOICES = ("rearm", "finish")
+UPLINK_CHOICES = ("wifi",)
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 _HEX_CHARS = "0123456789abcdefABCDEF"
@@ -128,6 +131,13 @@ class Config:
         if self.after_cry not in AFTER_CRY_CHOICES:
             raise ConfigError("after_cry must be 'rearm' or 'finish', got %r" % self.after_cry)
         self.low_battery_mv = _integer(merged, "low_battery_mv", 0, 5000)
+        self.uplink = merged["uplink"]
+        if self.uplink not in UPLINK_CHOICES:
+            raise ConfigError(
+                "uplink must be one of %s, got %r" % (", ".join(UPLINK_CHOICES), self.uplink)
+            )
+        # Version of the last configuration received from the backend, 0 for none.
+        self.config_version = merged.get("cfg_v", 0)
 
 
 def load(path=CONFIG_FILE):

@@ -1,8 +1,9 @@
 # MQTT 3.1.1 client for the sticker: CONNECT with last will and credentials,
-# PUBLISH at QoS 0 or 1 with PUBACK matching on packet ids, PINGREQ for the
-# keep-alive and DISCONNECT. Every read and write has a deadline, so no call
-# blocks longer than the client's timeout. It does not subscribe: PUBLISH
-# packets from the broker are read and ignored.
+# PUBLISH at QoS 0 or 1 with PUBACK matching on packet ids, SUBSCRIBE at
+# QoS 0, PINGREQ for the keep-alive and DISCONNECT. Every read and write has
+# a deadline, so no call blocks longer than the client's timeout. A PUBLISH
+# from the broker (QoS 0 only, as subscribed) is kept in `message` when it
+# fits the receive buffer; a longer one is read and dropped.
 #
 # The caller opens the TCP socket (through the board module) and passes it to
 # connect(), so the packet code can be tested on a fake socket.
@@ -16,12 +17,16 @@ _CONNACK = const(0x20)
 _PUBLISH = const(0x30)
 _DUP = const(0x08)  # PUBLISH flag: this packet may repeat an earlier attempt
 _PUBACK = const(0x40)
+_SUBSCRIBE = const(0x82)  # the type with its fixed flags 0b0010
+_SUBACK = const(0x90)
 _PINGREQ = const(0xC0)
 _PINGRESP = const(0xD0)
 _DISCONNECT = const(0xE0)
 _PROTOCOL_LEVEL = const(4)  # MQTT 3.1.1
 _MAX_REMAINING_LENGTH = const(268435455)
-_RX_SIZE = const(64)  # acknowledgements are 2 bytes; longer packets are skipped through it
+# Acknowledgements are 2 to 5 bytes; a PUBLISH from the broker (the
+# retained configuration) must fit here to be kept.
+_RX_SIZE = const(640)
 # Outgoing packets are assembled here and sent with one write, because a
 # packet split over several small writes waits for the peer's delayed ACK
 # (Nagle's algorithm: about 40 ms on Linux). Longer packets go out in pieces.
@@ -68,6 +73,10 @@ class MQTTClient:
         self._tx = bytearray(_TX_SIZE)
         self._tx_view = memoryview(self._tx)
         self._tx_length = 0
+        # (topic, payload) of the last PUBLISH received, until the caller
+        # takes it with take_message().
+        self.message = None
+        self.dropped_messages = 0
 
     @property
     def connected(self):
@@ -176,7 +185,23 @@ class MQTTClient:
             chunk = min(left, _RX_SIZE)
             self._read_exact(self._rx_view[:chunk], deadline)
             left -= chunk
+        if packet_type & 0xF0 == _PUBLISH:
+            self._keep_message(packet_type, length)
         return packet_type, length
+
+    def _keep_message(self, packet_type, length):
+        # Only QoS 0 is subscribed, so no packet id follows the topic.
+        rx = self._rx
+        topic_length = rx[0] << 8 | rx[1] if length >= 2 else length
+        if length > _RX_SIZE or packet_type & 0x06 or 2 + topic_length > length:
+            self.dropped_messages += 1
+            return
+        self.message = (bytes(rx[2 : 2 + topic_length]).decode(), bytes(rx[2 + topic_length : length]))
+
+    def take_message(self):
+        message = self.message
+        self.message = None
+        return message
 
     def _wait_for(self, expected_type, packet_id, description):
         # Read packets until one of expected_type (with this packet id, when
@@ -285,6 +310,43 @@ class MQTTClient:
             self.close()
             raise
         return packet_id
+
+    def subscribe(self, topic):
+        # Subscribe at QoS 0 and wait for the SUBACK. A retained message on
+        # the topic arrives after it; read it with check_messages().
+        if self._sock is None:
+            raise MQTTError("not connected")
+        topic_field = _encode_string(topic)
+        packet_id = self._next_packet_id()
+        try:
+            self._tx_length = 0
+            self._write_header(_SUBSCRIBE, 2 + len(topic_field) + 1)
+            self._put(bytes((packet_id >> 8, packet_id & 0xFF)))
+            self._put(topic_field)
+            self._put(b"\x00")
+            self._flush()
+            length = self._wait_for(_SUBACK, packet_id, "SUBACK for packet %d" % packet_id)
+        except Exception:
+            self.close()
+            raise
+        if length != 3 or self._rx[2] == 0x80:
+            raise MQTTError("subscription to %s refused by broker" % topic)
+
+    def check_messages(self, wait_ms):
+        # Read what the broker sends for up to wait_ms. Return True when a
+        # PUBLISH is waiting in `message`.
+        if self._sock is None or self.message is not None:
+            return self.message is not None
+        deadline = time.ticks_add(time.ticks_ms(), wait_ms)
+        while self.message is None:
+            try:
+                self._read_packet(deadline)
+            except OSError as error:
+                if error.errno in (errno.ETIMEDOUT, errno.EAGAIN):
+                    break
+                self.close()
+                raise
+        return self.message is not None
 
     def ping(self):
         if self._sock is None:

@@ -11,6 +11,7 @@ import gc
 from micropython import const
 
 import log
+from downlink import config_topic
 from mqtt import MQTTClient, MQTTError
 from signing import mqtt_password
 from version import FW_VERSION
@@ -20,6 +21,7 @@ _WIFI_TIMEOUT_MS = const(20000)
 _SOCKET_TIMEOUT_MS = const(5000)
 _KEEPALIVE_S = const(60)
 _MAX_BACKOFF_DOUBLINGS = const(20)
+_LAST_MESSAGE_WAIT_MS = const(50)
 # Signed bytes are sent again as they are (same packet id, DUP) only this
 # long after signing; later the event is signed again with a fresh "age".
 # The backend's MAX_RESEND_DELAY_MS bounds its opening-time window by it.
@@ -46,6 +48,9 @@ class Reporter:
         self._signer = signer
         self._topic = events_topic(config.device_id)
         self._status_topic = status_topic(config.device_id)
+        self._config_topic = config_topic(config.device_id)
+        # Called with the payload of a configuration received from the backend.
+        self.on_config = None
         self._client = MQTTClient(
             config.device_id,
             user=config.device_id,
@@ -115,8 +120,18 @@ class Reporter:
             fields["dropped"] = self._journal.dropped
         return fields
 
+    def take_config(self):
+        # Hand a received configuration to on_config.
+        message = self._client.take_message()
+        if message is None:
+            return
+        topic, payload = message
+        if topic == self._config_topic and self.on_config is not None:
+            self.on_config(payload)
+
     def step(self):
         # Do one piece of delivery work. Return True when an event was delivered.
+        self.take_config()
         now = self._board.uptime_ms()
         if not len(self._journal):
             self._keep_alive()
@@ -159,6 +174,13 @@ class Reporter:
         sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, self._client.timeout_ms)
         self._client.connect(sock)
         self._client.publish(self._status_topic, b"online", qos=0, retain=True)
+        try:
+            self._client.subscribe(self._config_topic)
+        except MQTTError as error:
+            if not self._client.connected:
+                raise
+            # A broker that refuses the subscription still takes the events.
+            log.warning("mqtt.subscribe_refused", topic=self._config_topic, error=repr(error))
         rssi = self._board.signal_dbm()
         if rssi and rssi != self._board.retained.get("rssi"):
             self._board.retained["rssi"] = rssi
@@ -245,6 +267,10 @@ class Reporter:
         # the broker drops the last will) and switch Wi-Fi off.
         if self._client.connected:
             try:
+                # The retained configuration follows the SUBACK at once; it
+                # is usually read already, while waiting for a PUBACK.
+                self._client.check_messages(_LAST_MESSAGE_WAIT_MS)
+                self.take_config()
                 self._client.publish(self._status_topic, b"asleep", qos=0, retain=True)
                 self._client.disconnect()
             except (OSError, MQTTError) as error:

@@ -8,15 +8,15 @@ import time
 import pytest
 
 from provisioning.jig import OperatorJig
+from provisioning.repl import BoardRepl
 from provisioning.selftest import (
+    _PLAY,
+    _PUBLISH,
     BATTERY_MAX_MV,
     BATTERY_MIN_MV,
     SOUND_MIN_RMS,
     TEST_SOUND_BYTES,
-    _PLAY,
-    _PUBLISH,
 )
-from provisioning.repl import BoardRepl
 from simulator.vboard import FIRMWARE_DIR
 
 

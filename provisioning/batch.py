@@ -32,7 +32,8 @@ def _worker(port: str, options: StationOptions, events: Any) -> None:
 
     try:
         result = provision_board(port, options, progress)
-    except Exception as error:  # noqa: BLE001 - a bug on one board must not hide the others' results
+    # A bug on one board must not hide the other boards' results.
+    except Exception as error:
         log.exception("station.board_crashed", port=port)
         result = BoardResult(port=port, status="error", reason=f"station bug: {error!r}")
     events.put(("result", port, result.as_dict(), {}))
@@ -48,8 +49,8 @@ def _table(rows: dict[str, dict[str, Any]], lang: str | None, started: float) ->
             status = messages.text(f"result_{result['status']}", lang)
             if result["identity"]:
                 status += " · " + messages.text(f"identity_{result['identity']}", lang)
-            if result["status"] != "passed":
-                status += f" ({result['error_code'] or result['reason']})"
+            if result["status"] == "rejected":
+                status += f" ({result['reason']})"
             seconds = f"{result['seconds']:.1f}"
         else:
             status = ""

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
-from serial.tools import list_ports
+from serial.tools import list_ports  # type: ignore[import-untyped]
 
 from provisioning import messages
 from provisioning.errors import StationError
@@ -176,7 +176,7 @@ def _run(state: StationContext, ports: tuple[str, ...], options: Any) -> None:
     results, _csv, html_path = run_batch(chosen, options, state.lang, Console())
     failed = [result for result in results if result.status != "passed"]
     if len(results) == 1 and failed and failed[0].error_code:
-        # One board: its own message says what to do.
+        # With one board, its own error is the last line the operator reads.
         raise state.fail(StationError(failed[0].error_code, **failed[0].error_params))
     if failed:
         raise state.fail(StationError("rejected", count=len(failed), report=str(html_path)))
@@ -223,8 +223,8 @@ def copy(state: StationContext, port: str, config_path: str | None) -> None:
         if config_path:
             (root / "config.json").write_bytes(Path(config_path).read_bytes())
         folders = sorted({str(Path(name).parent) for name in files if "/" in name})
-        make_folders = "import os\nfor _name in %r:\n    try:\n        os.mkdir(_name)\n" \
-                       "    except OSError:\n        pass\n" % folders
+        make_folders = (f"import os\nfor _name in {folders!r}:\n    try:\n        os.mkdir(_name)\n"
+                        "    except OSError:\n        pass\n")
         command = [sys.executable, "-m", "mpremote", "connect", port, "exec", make_folders]
         for name in sorted(path.relative_to(root).as_posix() for path in root.rglob("*")
                            if path.is_file()):

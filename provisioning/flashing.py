@@ -24,7 +24,7 @@ class ResetMode:
 
 
 def is_virtual_port(port: str) -> bool:
-    """A pty (a virtual board) has no DTR and RTS lines to reset the chip with."""
+    """Return True for a pty (a virtual board), which has no DTR and RTS lines to reset the chip."""
     real = os.path.realpath(port)
     return real.startswith("/dev/pts/")
 
@@ -52,10 +52,12 @@ def esptool(port: str, *arguments: str, chip: str = "auto") -> subprocess.Comple
 
 
 def _failure_detail(result: subprocess.CompletedProcess[str]) -> str:
+    # esptool 5 ends a failure with "A fatal error occurred: <what failed>" on stderr.
     lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
     for line in reversed(lines):
-        if "error" in line.lower() or "failed" in line.lower():
-            return line[:300]
+        _, marker, detail = line.partition("A fatal error occurred: ")
+        if marker:
+            return detail[:300]
     return lines[-1][:300] if lines else f"esptool exit status {result.returncode}"
 
 
@@ -75,7 +77,12 @@ def detect_chip(port: str) -> str:
 
 
 def write_flash(port: str, firmware: Path, vfs: Path) -> None:
-    """Write the MicroPython image and the littlefs image in one esptool call; esptool verifies both by MD5."""
+    """Write the MicroPython image and the littlefs image in one esptool call; esptool verifies both by MD5.
+
+    NOTE: a write that fails after the erase leaves the board without its
+    identity. A board registered earlier then gets a new one on the next run;
+    its old registration stays, and its old label must be thrown away.
+    """
     result = esptool(
         port, "write-flash", "--compress", "--flash-size", "keep",
         hex(FIRMWARE_OFFSET), str(firmware), hex(VFS_OFFSET), str(vfs), chip="esp32s3",

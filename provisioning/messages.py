@@ -1,4 +1,4 @@
-"""What the station shows the operator, in French, Dutch and English.
+"""Texts of the station's screens and errors, in French, Dutch and English.
 
 The language comes from --lang or IKKI_STATION_LANG (fr, nl, en; English by default).
 """
@@ -33,12 +33,12 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "Het MicroPython-image {image} bestaat niet. Controleer het pad bij --image.",
     ),
     "checksum_mismatch": (
-        "The image {image} is damaged or not the expected one: SHA-256 {actual}, expected {expected}. "
-        "Copy the image again from the release; nothing was written.",
-        "L'image {image} est abîmée ou n'est pas celle attendue : SHA-256 {actual}, attendu {expected}. "
-        "Recopiez l'image depuis la version publiée ; rien n'a été écrit.",
-        "Het image {image} is beschadigd of niet het verwachte: SHA-256 {actual}, verwacht {expected}. "
-        "Kopieer het image opnieuw van de release; er is niets geschreven.",
+        ("The image {image} is damaged or not the expected one: SHA-256 {actual}, expected {expected}. "
+         "Copy the image again from the release; nothing was written."),
+        ("L'image {image} est abîmée ou n'est pas celle attendue : SHA-256 {actual}, attendu {expected}. "
+         "Recopiez l'image depuis la version publiée ; rien n'a été écrit."),
+        ("Het image {image} is beschadigd of niet het verwachte: SHA-256 {actual}, verwacht {expected}. "
+         "Kopieer het image opnieuw van de release; er is niets geschreven."),
     ),
     "image_not_esp": (
         "{image} is not an ESP firmware image (its first byte is not 0xE9). Use the MicroPython ESP32-S3 release file.",
@@ -61,20 +61,20 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "Het bord op {port} antwoordt niet in downloadmodus. Houd BOOT ingedrukt, druk op RESET, laat BOOT los en start de opdracht opnieuw.",
     ),
     "flash_failed": (
-        "Writing the flash of the board on {port} failed ({detail}). Reseat the board and run the command again; "
-        "if it fails twice, put the board in the reject box. Nothing was registered.",
-        "L'écriture de la mémoire flash de la carte sur {port} a échoué ({detail}). Remettez la carte en place et relancez la commande ; "
-        "après deux échecs, mettez-la dans le bac des rebuts. Rien n'a été enregistré.",
-        "Het schrijven van het flashgeheugen van het bord op {port} is mislukt ({detail}). Plaats het bord opnieuw en start de opdracht opnieuw; "
-        "mislukt het twee keer, leg het bord dan in de afvalbak. Er is niets geregistreerd.",
+        ("Writing the flash of the board on {port} failed ({detail}). Reseat the board and run the command again; "
+         "if it fails twice, put the board in the reject box. Nothing was registered."),
+        ("L'écriture de la mémoire flash de la carte sur {port} a échoué ({detail}). Remettez la carte en place et relancez la commande ; "
+         "après deux échecs, mettez-la dans le bac des rebuts. Rien n'a été enregistré."),
+        ("Het schrijven van het flashgeheugen van het bord op {port} is mislukt ({detail}). Plaats het bord opnieuw en start de opdracht opnieuw; "
+         "mislukt het twee keer, leg het bord dan in de afvalbak. Er is niets geregistreerd."),
     ),
     "repl_silent": (
-        "The board on {port} does not answer at the MicroPython prompt ({detail}). Unplug it, plug it in again and run the command again. "
-        "Nothing was registered.",
-        "La carte sur {port} ne répond pas à l'invite MicroPython ({detail}). Débranchez-la, rebranchez-la et relancez la commande. "
-        "Rien n'a été enregistré.",
-        "Het bord op {port} antwoordt niet op de MicroPython-prompt ({detail}). Koppel het los, sluit het opnieuw aan en start de opdracht opnieuw. "
-        "Er is niets geregistreerd.",
+        ("The board on {port} does not answer at the MicroPython prompt ({detail}). Unplug it, plug it in again and run the command again. "
+         "Nothing was registered."),
+        ("La carte sur {port} ne répond pas à l'invite MicroPython ({detail}). Débranchez-la, rebranchez-la et relancez la commande. "
+         "Rien n'a été enregistré."),
+        ("Het bord op {port} antwoordt niet op de MicroPython-prompt ({detail}). Koppel het los, sluit het opnieuw aan en start de opdracht opnieuw. "
+         "Er is niets geregistreerd."),
     ),
     "board_error": (
         "The board on {port} reported an error: {detail}. Run the command again; if it fails twice, put the board in the reject box.",
@@ -82,12 +82,12 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "Het bord op {port} meldde een fout: {detail}. Start de opdracht opnieuw; mislukt het twee keer, leg het bord dan in de afvalbak.",
     ),
     "backend_unreachable": (
-        "The Ikki server {url} cannot be reached ({detail}). Check the station's network and --server, then run the command again; "
-        "the board keeps its identity and nothing was registered.",
-        "Le serveur Ikki {url} est injoignable ({detail}). Vérifiez le réseau du poste et --server, puis relancez la commande ; "
-        "la carte garde son identité et rien n'a été enregistré.",
-        "De Ikki-server {url} is onbereikbaar ({detail}). Controleer het netwerk van het station en --server en start de opdracht opnieuw; "
-        "het bord houdt zijn identiteit en er is niets geregistreerd.",
+        ("The Ikki server {url} cannot be reached ({detail}). Check the station's network and --server, then run the command again; "
+         "the board keeps its identity and nothing was registered."),
+        ("Le serveur Ikki {url} est injoignable ({detail}). Vérifiez le réseau du poste et --server, puis relancez la commande ; "
+         "la carte garde son identité et rien n'a été enregistré."),
+        ("De Ikki-server {url} is onbereikbaar ({detail}). Controleer het netwerk van het station en --server en start de opdracht opnieuw; "
+         "het bord houdt zijn identiteit en er is niets geregistreerd."),
     ),
     "backend_token": (
         "The Ikki server rejected the factory token. Set IKKI_FACTORY_TOKEN on the station to the token of this server.",
@@ -100,12 +100,12 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "De Ikki-server weigerde toestel {device_id}: {detail}",
     ),
     "duplicate_device": (
-        "The device id {device_id} is already registered with another key. Do not label this board; "
-        "give it a new identity with `ikki station provision --new-identity` or ask the lead engineer.",
-        "L'identifiant {device_id} est déjà enregistré avec une autre clé. N'étiquetez pas cette carte ; "
-        "donnez-lui une nouvelle identité avec `ikki station provision --new-identity` ou demandez à l'ingénieur responsable.",
-        "Het toestel-id {device_id} is al geregistreerd met een andere sleutel. Label dit bord niet; "
-        "geef het een nieuwe identiteit met `ikki station provision --new-identity` of vraag het de hoofdingenieur.",
+        ("The device id {device_id} is already registered with another key. Do not label this board; "
+         "give it a new identity with `ikki station provision --new-identity` or ask the lead engineer."),
+        ("L'identifiant {device_id} est déjà enregistré avec une autre clé. N'étiquetez pas cette carte ; "
+         "donnez-lui une nouvelle identité avec `ikki station provision --new-identity` ou demandez à l'ingénieur responsable."),
+        ("Het toestel-id {device_id} is al geregistreerd met een andere sleutel. Label dit bord niet; "
+         "geef het een nieuwe identiteit met `ikki station provision --new-identity` of vraag het de hoofdingenieur."),
     ),
     "not_provisioned": (
         "The board on {port} has no identity yet. Provision it first with `ikki station provision`.",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Self
 
-from mpremote.transport import TransportError, TransportExecError
-from mpremote.transport_serial import SerialTransport
+from mpremote.transport import TransportError, TransportExecError  # type: ignore[import-untyped]
+from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
 
 from provisioning.errors import StationError
 
-# Time for the board to answer Ctrl-C and Ctrl-A after a reset, in seconds.
+# Time the board gets to show the raw REPL prompt after Ctrl-C and Ctrl-A, in seconds.
 ENTER_TIMEOUT_S = 8.0
 
 
@@ -84,7 +84,7 @@ class BoardRepl:
             pass
         self.transport.close()
 
-    def __enter__(self) -> BoardRepl:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import serial
+import serial  # type: ignore[import-untyped]
 
 from backend.devices.protocol import KEY_BYTES
 from backend.devices.service import generate_claim_code

@@ -19,7 +19,7 @@ lines to pulse the chip's EN and GPIO0 pins:
   `--before no-reset`.
 - FLASH_END, which `esptool --after soft-reset` sends to the ROM ("run
   user code"), boots the firmware. So does a Ctrl-C or Ctrl-B outside a
-  SLIP frame, which is how mpremote starts a session; that Ctrl-C also
+  SLIP frame, which is how mpremote starts a session. That Ctrl-C also
   interrupts main.py, so mpremote reaches the REPL.
 
 At boot the firmware needs a MicroPython image (first byte 0xE9) at 0x0.
@@ -45,7 +45,7 @@ import threading
 import time
 import tty
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import structlog
 
@@ -73,14 +73,10 @@ REPL_SCRIPT = Path(__file__).resolve().parent / "raw_repl.py"
 EXIT_SOFT_RESET_RAW = 89
 EXIT_SOFT_RESET_FRIENDLY = 90
 SYNC_FRAME_START = b"\xc0\x00\x08"
-# A host that stops reading gets this long before output is dropped, as a
-# UART with nobody listening drops it.
+# Output waits this long for a host that stops reading, then is dropped, as
+# a UART drops what no host reads.
 _WRITE_TIMEOUT_S = 1.0
 _TRACE = os.environ.get("IKKI_SERIAL_TRACE") == "1"
-
-
-class SerialBoardError(RuntimeError):
-    pass
 
 
 class SerialBoard:
@@ -154,7 +150,7 @@ class SerialBoard:
         (self.directory / "tty").unlink(missing_ok=True)
         log.info("serial_board.stopped", directory=str(self.directory), boots=self._boots)
 
-    def __enter__(self) -> SerialBoard:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -166,7 +162,7 @@ class SerialBoard:
         return self._mode
 
     def set_faults(self, *names: str) -> None:
-        """Inject failures: "flash_write" (FLASH_DATA fails), "repl_silent" (the REPL never answers)."""
+        """Inject failures: "flash_write" (FLASH_DATA fails), "repl_silent" (the REPL stays silent)."""
         self.board._write_json("faults.json", list(names))
 
     def _faults(self) -> set[str]:
@@ -338,7 +334,7 @@ class SerialBoard:
         assert child.stdout is not None
         with self.board.console_path.open("ab") as console:
             while True:
-                data = child.stdout.read1(4096)
+                data = os.read(child.stdout.fileno(), 4096)
                 if not data:
                     break
                 console.write(data)
@@ -357,9 +353,7 @@ class SerialBoard:
     def _after_exit(self, status: int) -> None:
         if status == EXIT_SOFT_RESET_RAW:
             self._boot(SOFT_RESET, NO_WAKE, run_main=False, repl_mode="raw")
-        elif status == EXIT_SOFT_RESET_FRIENDLY:
-            self._boot(SOFT_RESET, NO_WAKE, run_main=True)
-        elif status == EXIT_RESET:
+        elif status in (EXIT_SOFT_RESET_FRIENDLY, EXIT_RESET):
             self._boot(SOFT_RESET, NO_WAKE, run_main=True)
         elif status == EXIT_DEEPSLEEP:
             self._mode = "sleeping"

@@ -8,7 +8,7 @@ import click
 
 @click.group()
 def collection() -> None:
-    """The collection ladder."""
+    """Run the collection ladder."""
 
 
 @collection.command("run")

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from backend.collection import disputes, steps
-from backend.collection.ladder import StepSetting, next_step, resolve_ladder
+from backend.collection.ladder import LadderIndex, StepSetting, next_step
 from backend.collection.models import DailyRun, LadderStep, StepClaim
 from backend.core.db import session_scope
 from backend.core.time import today_brussels, utcnow
@@ -117,7 +117,7 @@ def _due_steps(session: Session, batch: list[OverdueInvoice], as_of: date) -> li
         return []
     ids = [overdue.invoice_id for overdue in batch]
     owners = {overdue.owner_id for overdue in batch}
-    ladder_rows = session.exec(select(LadderStep).where(LadderStep.owner_id.in_(owners))).all()
+    ladders = LadderIndex(session.exec(select(LadderStep).where(LadderStep.owner_id.in_(owners))))
     claims: dict[int, list[StepClaim]] = {}
     for claim in session.exec(select(StepClaim).where(StepClaim.invoice_id.in_(ids))):
         claims.setdefault(claim.invoice_id, []).append(claim)
@@ -130,7 +130,7 @@ def _due_steps(session: Session, batch: list[OverdueInvoice], as_of: date) -> li
         done = claims.get(overdue.invoice_id, [])
         if overdue.debtor_kind == "consumer" and _consumer_period_running(done, as_of):
             continue
-        ladder = resolve_ladder(ladder_rows, overdue.owner_id, overdue.debtor_key)
+        ladder = ladders.ladder(overdue.owner_id, overdue.debtor_key)
         step = next_step(ladder, overdue.due_date, as_of, {claim.step for claim in done})
         if step is not None:
             due.append((overdue, step))
@@ -138,13 +138,16 @@ def _due_steps(session: Session, batch: list[OverdueInvoice], as_of: date) -> li
 
 
 def _consumer_period_running(done: list[StepClaim], as_of: date) -> bool:
-    """A consumer's next step waits until the payment period of the free first reminder has ended."""
+    """Return whether a consumer's free first reminder still runs its payment period, which the next step waits for."""
     periods = [claim.pay_by for claim in done if claim.status == "sent" and claim.pay_by is not None]
     return bool(periods) and as_of <= max(periods)
 
 
 def claim_step(engine: Engine, invoice_id: int, step: str, run_date: date) -> int | None:
-    """Insert the (invoice, step) claim; returns its id, or None when another run holds or has it."""
+    """Insert the (invoice, step) claim and return its id.
+
+    Returns None when another transaction has locked the invoice or has claimed the step.
+    """
     with session_scope(engine) as session:
         locked = collection_queries.lock_invoice_for_collection(session, invoice_id, skip_locked=True)
         if locked is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -119,11 +120,11 @@ async def save_ladder_form(request: Request, user: User = Depends(current_user),
         for kind in STEP_KINDS:
             raw = str(form.get(f"delay_{kind}", "")).strip()
             if not raw.isdigit():
-                raise ladder.InvalidLadder(problem=f"the delay of {kind} must be a whole number of days")
+                raise ladder.InvalidStepDelay(maximum=ladder.MAX_DELAY_DAYS)
             settings.append(ladder.StepSetting(kind, int(raw), enabled=form.get(f"enabled_{kind}") == "on"))
         ladder.save_ladder(session, user.id, settings, debtor_key=debtor)
     flash(request, request.state.gettext("Ladder saved."), "success")
-    suffix = f"?debtor={debtor}" if debtor else ""
+    suffix = f"?debtor={quote(debtor)}" if debtor else ""
     return RedirectResponse(f"/collection/ladder{suffix}", status_code=303)
 
 

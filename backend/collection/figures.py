@@ -1,5 +1,5 @@
-"""What a reminder states about the money: the balance, and for a business debtor the interest
-and the flat compensation, for a consumer the payment period and the damages that may follow."""
+"""Money figures of a reminder: the balance, with the interest and the flat compensation for a
+business debtor, or the payment period and the most damages that may follow for a consumer."""
 
 from __future__ import annotations
 

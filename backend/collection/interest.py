@@ -28,7 +28,7 @@ _FPS_2024_2025 = ("FPS Finance notice under art. 5 of the law of 2 August 2002, 
                   "(https://leuropeinfo.eu/?p=1197): 12.5 % for both halves of 2024, 11.5 % for 2025/1")
 _FPS_2025_2026 = ("FPS Finance notice under art. 5 of the law of 2 August 2002, as reported by Embuild "
                   "(https://embuild.be/fr/actualit%C3%A9s/le-retard-de-paiement-le-taux-dint%C3%A9r%C3%AAt-applicable-en-2026): "
-                  "10.50 % for 2025/2, unchanged for 2026/1")
+                  "10.50 % for 2025/2, announced unchanged for 2026/1 before its publication")
 # Published rates since 2024, in percent per year.
 # TODO: staff enter each later half-year on the rates page once the Moniteur belge publishes it.
 PUBLISHED_RATES = (

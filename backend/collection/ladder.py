@@ -43,8 +43,20 @@ DEFAULT_LADDER = (
 )
 
 
-class InvalidLadder(InvalidInput):
-    message = "Invalid ladder: {problem}"
+class UnknownLadderStep(InvalidInput):
+    message = "Unknown ladder step: {step}."
+
+
+class DuplicateLadderStep(InvalidInput):
+    message = "Each step may appear only once in a ladder."
+
+
+class InvalidStepDelay(InvalidInput):
+    message = "The delay of a step must be a whole number of days between 0 and {maximum}."
+
+
+class DebtorRequired(InvalidInput):
+    message = "Choose the debtor whose own ladder should be removed."
 
 
 def _ordered(steps: Iterable[StepSetting]) -> tuple[StepSetting, ...]:
@@ -63,13 +75,23 @@ def ladder_for(session: Session, owner_id: int, debtor_key: str = "") -> tuple[S
 
 
 def resolve_ladder(rows: Iterable[LadderStep], owner_id: int, debtor_key: str) -> tuple[StepSetting, ...]:
-    """Pick from preloaded rows as ``ladder_for`` does, so that a run loads the rows once per batch."""
-    own = [row for row in rows if row.owner_id == owner_id]
-    for key in (debtor_key, ""):
-        chosen = [row for row in own if row.debtor_key == key]
-        if chosen:
-            return _from_rows(chosen)
-    return DEFAULT_LADDER
+    """Pick from preloaded rows as ``ladder_for`` does."""
+    return LadderIndex(rows).ladder(owner_id, debtor_key)
+
+
+class LadderIndex:
+    """The ladders of several owners, loaded once, so that a run resolves each invoice's ladder by lookup."""
+
+    def __init__(self, rows: Iterable[LadderStep]) -> None:
+        grouped: dict[tuple[int, str], list[LadderStep]] = {}
+        for row in rows:
+            grouped.setdefault((row.owner_id, row.debtor_key), []).append(row)
+        self._ladders = {key: _from_rows(group) for key, group in grouped.items()}
+
+    def ladder(self, owner_id: int, debtor_key: str) -> tuple[StepSetting, ...]:
+        """Return the debtor's own ladder, else the freelancer's, else the default."""
+        return (self._ladders.get((owner_id, debtor_key)) or self._ladders.get((owner_id, ""))
+                or DEFAULT_LADDER)
 
 
 def has_own_ladder(session: Session, owner_id: int, debtor_key: str) -> bool:
@@ -82,12 +104,12 @@ def save_ladder(session: Session, owner_id: int, steps: list[StepSetting], debto
     kinds = [step.step for step in steps]
     unknown = sorted(set(kinds) - set(STEP_KINDS))
     if unknown:
-        raise InvalidLadder(problem=f"unknown step {', '.join(unknown)}")
+        raise UnknownLadderStep(step=", ".join(unknown))
     if len(set(kinds)) != len(kinds):
-        raise InvalidLadder(problem="each step may appear only once")
+        raise DuplicateLadderStep()
     for step in steps:
         if not 0 <= step.delay_days <= MAX_DELAY_DAYS:
-            raise InvalidLadder(problem=f"the delay of {step.step} must be between 0 and {MAX_DELAY_DAYS} days")
+            raise InvalidStepDelay(maximum=MAX_DELAY_DAYS)
 
     session.exec(delete(LadderStep).where(LadderStep.owner_id == owner_id, LadderStep.debtor_key == debtor_key))
     session.add_all(LadderStep(owner_id=owner_id, debtor_key=debtor_key, step=step.step,
@@ -100,7 +122,7 @@ def save_ladder(session: Session, owner_id: int, steps: list[StepSetting], debto
 def reset_debtor_ladder(session: Session, owner_id: int, debtor_key: str) -> None:
     """Remove a debtor's own ladder, so that the freelancer's applies again."""
     if not debtor_key:
-        raise InvalidLadder(problem="a debtor is required")
+        raise DebtorRequired()
     session.exec(delete(LadderStep).where(LadderStep.owner_id == owner_id, LadderStep.debtor_key == debtor_key))
     session.flush()
 

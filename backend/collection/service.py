@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from backend.collection.models import ReminderLetter
 from backend.core.errors import Conflict, NotFound
+from backend.invoicing import collection_queries
 from backend.invoicing import service as invoicing
 
 log = structlog.get_logger(__name__)
@@ -32,7 +33,11 @@ def issue_letter(session: Session, owner_id: int, invoice_id: int) -> ReminderLe
     if invoice.status == "paid" or invoice.amount_due <= 0:
         raise NothingToRemind(number=invoice.number)
 
-    letter = ReminderLetter(invoice_id=invoice.id, owner_id=owner_id, language=invoice.debtor_language)
+    # The sticker, and the call its opening starts, are not used on consumers.
+    debtor = collection_queries.debtor_of(session, invoice.id)
+    with_sticker = debtor is None or debtor.debtor_kind != "consumer"
+    letter = ReminderLetter(invoice_id=invoice.id, owner_id=owner_id, language=invoice.debtor_language,
+                            with_sticker=with_sticker)
     session.add(letter)
     session.flush()
     invoicing.record_timeline(session, invoice.id, "letter_issued", at=letter.issued_at,

@@ -16,7 +16,7 @@ from backend.notifications.service import queue_job
 
 log = structlog.get_logger(__name__)
 
-# How each step reaches the debtor, which sets where a consumer's payment period starts.
+# The channel of each step, which sets the first day of a consumer's payment period.
 CHANNELS = {"friendly_email": "email", "letter": "post", "formal_notice": "post"}
 
 

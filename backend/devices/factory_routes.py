@@ -103,7 +103,7 @@ def list_records(device_id: str | None = None, batch: str | None = None,
 
 @router.post("/devices/{device_id}/key")
 def rotate_key(device_id: str, body: KeyIn, session: Session = Depends(db_session, scope="function")) -> KeyOut:
-    """Replace the device's key; the current key proves the station holds the board."""
+    """Replace the device's key. Sending the current key proves that the station has the board."""
     factory.rotate_key(session, device_id, service.parse_key_hex(body.current_key),
                        service.parse_key_hex(body.new_key), get_settings())
     return KeyOut(device_id=device_id, rotated=True)

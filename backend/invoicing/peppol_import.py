@@ -46,6 +46,7 @@ LINE_AMOUNT_TOLERANCE = Decimal("0.02")
 TAX_AMOUNT_TOLERANCE = Decimal("0.01")
 
 MAX_NUMBER_LENGTH = 200
+NUMBER_ELEMENT = "cbc:ID"
 # UNCL5305 codes that EN 16931 allows for VAT.
 VAT_CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B"})
 
@@ -156,9 +157,9 @@ def parse_invoice(data: bytes, filename: str, max_bytes: int) -> ParsedInvoice:
     amounts = AmountReader(reader, currency)
     credit_root = etree.QName(root).localname == "CreditNote"
 
-    number = reader.required("cbc:ID")
+    number = reader.required(NUMBER_ELEMENT)
     if len(number) > MAX_NUMBER_LENGTH:
-        raise errors.ValueTooLong(element="cbc:ID", length=len(number), limit=MAX_NUMBER_LENGTH)
+        raise errors.ValueTooLong(element=NUMBER_ELEMENT, length=len(number), limit=MAX_NUMBER_LENGTH)
     customization = reader.required("cbc:CustomizationID")
     if not customization.startswith(EN16931):
         raise errors.UnsupportedCustomization(value=customization)

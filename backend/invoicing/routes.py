@@ -50,10 +50,14 @@ def read_upload(upload: UploadFile) -> bytes:
 @router.get("/invoices")
 def invoice_list_page(request: Request, user: User = Depends(current_user),
                       session: Session = Depends(db_session, scope="function")):
+    from backend.timesheets.service import invoice_drafts_for_user
+
     return render(
         request,
         "invoicing/list.html",
         summaries=service.list_invoices(session, user.id),
+        timesheet_drafts=[view for view in invoice_drafts_for_user(session, user)
+                          if view.draft.status == "draft" and view.lines],
         today=today_brussels(),
         max_upload_size=format_unit(get_settings().max_upload_bytes // 1000, "digital-kilobyte", length="short",
                                     locale=LOCALES[request.state.language]),

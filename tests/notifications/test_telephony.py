@@ -69,8 +69,8 @@ def test_callback_signature_covers_url_and_sorted_params():
 
 
 class FakeTelephonyService:
-    """A cloud telephony API on 127.0.0.1: checks each create-call request, then answers the
-    callbacks it was given with outcomes taken from ``outcomes``, signed as the real service signs."""
+    """A cloud telephony API on 127.0.0.1. It checks each create-call request, then posts signed
+    status callbacks to the URL it was given, with the outcomes taken from ``outcomes`` in turn."""
 
     def __init__(self, account: str, token: str, outcomes: list[str]) -> None:
         self.requests: list[dict] = []
@@ -150,8 +150,6 @@ def _owner(engine) -> int:
 
 def test_rest_provider_places_call_and_retries_no_answer(engine, rest_settings):
     settings, service, port = rest_settings
-    if not any(day.weekday() < 5 for day in [datetime.now(UTC).date()]):
-        pass
     owner_id = _owner(engine)
     invoice_id, message_id = _prepared_call(engine, owner_id)
     with session_scope(engine) as session:

@@ -169,7 +169,8 @@ def test_port_missing(station, tmp_path, standin_image, server, factory_broker):
     ])
 
     assert result.exit_code == 1
-    assert "ikki: Port" in result.output and "does not exist" in result.output
+    assert "ikki: Port" in result.output
+    assert "does not exist" in result.output
     assert devices() == []
 
 
@@ -198,7 +199,8 @@ def test_image_checksum_mismatch(boards, station, standin_image, tmp_path):
     result = station("provision", [board], image=damaged)
 
     assert result.exit_code == 1
-    assert "ikki: The image" in result.output and "nothing was written" in result.output
+    assert "ikki: The image" in result.output
+    assert "nothing was written" in result.output
     assert devices() == []
     assert board.mode == "no_firmware"
 

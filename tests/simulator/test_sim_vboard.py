@@ -328,7 +328,7 @@ import machine
 if machine.reset_cause() == machine.WDT_RESET:
     print("after watchdog reset")
 else:
-    machine.WDT(0, 300)
+    machine.WDT(id=0, timeout=300)
     while True:  # stuck, never feeding the watchdog
         time.sleep_ms(50)
 """
