@@ -32,10 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulator.brokers import MosquittoBroker, mosquitto_binary  # noqa: E402
-from simulator.events import mqtt_password  # noqa: E402
-from simulator.upython import micropython_command, mpy_cross_executable  # noqa: E402
-from simulator.vboard import (  # noqa: E402
+from simulator.brokers import MosquittoBroker, mosquitto_binary
+from simulator.events import mqtt_password
+from simulator.upython import micropython_command, mpy_cross_executable
+from simulator.vboard import (
     DEFAULT_HEAP_SIZE,
     LIGHT_CLOSED,
     LIGHT_OPEN,
@@ -99,7 +99,7 @@ except SystemExit as leaving:
     marks["awake_us"] = time.ticks_diff(time.ticks_us(), started_us)
 
 begun = time.ticks_us()
-for _ in range(%d):
+for _ in range(BASELINE_LOOPS):
     pass
 marks["baseline_us"] = time.ticks_diff(time.ticks_us(), begun)
 marks["mem_peak"] = micropython.mem_peak()
@@ -107,7 +107,7 @@ marks["heap"] = gc.mem_alloc() + gc.mem_free()
 gc.collect()
 marks["mem_free"] = gc.mem_free()
 print("BENCH " + json.dumps(marks))
-""" % BASELINE_LOOPS
+""".replace("BASELINE_LOOPS", str(BASELINE_LOOPS))
 
 
 def prepare_board(directory: Path, port: int, compiled: bool) -> VirtualBoard:

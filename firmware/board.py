@@ -207,6 +207,16 @@ class Board:
     def wifi_connected(self):
         return self._wlan is not None and self._wlan.isconnected()
 
+    def modem_uart(self):
+        # UART to the SIM7080G LTE-M modem (8 data bits, no parity, 1 stop bit).
+        pins = self.pins
+        return machine.UART(
+            pins.MODEM_UART_ID,
+            baudrate=115200,
+            tx=pins.MODEM_TX_PIN,
+            rx=pins.MODEM_RX_PIN,
+        )
+
     def signal_dbm(self):
         # Received signal strength of the current Wi-Fi connection in dBm,
         # 0 when not connected.

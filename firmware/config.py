@@ -30,12 +30,12 @@ DEFAULTS = {
     "after_cry": "rearm",
     # Battery voltage under which a low_battery event is recorded, once.
     "low_battery_mv": 3450,
-    # TODO: "lte" (the SIM7080G modem) is not implemented yet.
+    # "wifi", or "lte" for the SIM7080G LTE-M modem on the pin map's UART.
     "uplink": "wifi",
 }
 
 AFTER_CRY_CHOICES = ("rearm", "finish")
-UPLINK_CHOICES = ("wifi",)
+UPLINK_CHOICES = ("wifi", "lte")
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 _HEX_CHARS = "0123456789abcdefABCDEF"

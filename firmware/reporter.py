@@ -12,6 +12,7 @@ from micropython import const
 
 import log
 from downlink import config_topic
+from modem import SIM7080, ModemClient, ModemError
 from mqtt import MQTTClient, MQTTError
 from signing import mqtt_password
 from version import FW_VERSION
@@ -22,6 +23,9 @@ _SOCKET_TIMEOUT_MS = const(5000)
 _KEEPALIVE_S = const(60)
 _MAX_BACKOFF_DOUBLINGS = const(20)
 _LAST_MESSAGE_WAIT_MS = const(50)
+# Longest wait for the LTE-M network registration, an estimate for a first
+# attach; later attaches take seconds.
+_LTE_REGISTER_MS = const(60000)
 # Signed bytes are sent again as they are (same packet id, DUP) only this
 # long after signing; later the event is signed again with a fresh "age".
 # The backend's MAX_RESEND_DELAY_MS bounds its opening-time window by it.
@@ -51,13 +55,24 @@ class Reporter:
         self._config_topic = config_topic(config.device_id)
         # Called with the payload of a configuration received from the backend.
         self.on_config = None
-        self._client = MQTTClient(
-            config.device_id,
-            user=config.device_id,
-            password=mqtt_password(config.key),
-            keepalive_s=_KEEPALIVE_S,
-            timeout_ms=_SOCKET_TIMEOUT_MS,
-        )
+        self._lte = config.uplink == "lte"
+        if self._lte:
+            self._client = ModemClient(
+                SIM7080(board.modem_uart(), _SOCKET_TIMEOUT_MS),
+                config.device_id,
+                config.device_id,
+                mqtt_password(config.key),
+                _KEEPALIVE_S,
+                _LTE_REGISTER_MS,
+            )
+        else:
+            self._client = MQTTClient(
+                config.device_id,
+                user=config.device_id,
+                password=mqtt_password(config.key),
+                keepalive_s=_KEEPALIVE_S,
+                timeout_ms=_SOCKET_TIMEOUT_MS,
+            )
         self._client.set_last_will(self._status_topic, b"offline", retain=True, qos=1)
         self._next_attempt_ms = 0
         self._wifi_started_ms = None
@@ -138,17 +153,21 @@ class Reporter:
             return False
         if now < self._next_attempt_ms:
             return False
+        if self._lte and self._client.timeout_ms < _SOCKET_TIMEOUT_MS:
+            # Shortened waits mean that the cry plays. LTE-M registration
+            # blocks for seconds, so the report over LTE-M starts after it.
+            return False
 
-        stage = "wifi"
+        stage = "modem" if self._lte else "wifi"
         try:
-            if not self._wifi_ready(now):
+            if not self._lte and not self._wifi_ready(now):
                 return False
             stage = "connect"
             if not self._client.connected:
                 self._connect()
             stage = "publish"
             return self._publish_oldest()
-        except (OSError, MQTTError, ReportError) as error:
+        except (OSError, MQTTError, ModemError, ReportError) as error:
             self._fail(now, stage, error)
             return False
 
@@ -171,12 +190,16 @@ class Reporter:
 
     def _connect(self):
         config = self._config
-        sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, self._client.timeout_ms)
-        self._client.connect(sock)
+        client = self._client
+        if isinstance(client, ModemClient):
+            client.open(config.mqtt_host, config.mqtt_port)
+        else:
+            sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, client.timeout_ms)
+            client.connect(sock)
         self._client.publish(self._status_topic, b"online", qos=0, retain=True)
         try:
             self._client.subscribe(self._config_topic)
-        except MQTTError as error:
+        except (MQTTError, ModemError) as error:
             if not self._client.connected:
                 raise
             # A broker that refuses the subscription still takes the events.
@@ -216,7 +239,7 @@ class Reporter:
                 return False
         try:
             self._client.publish(self._topic, payload, qos=1, resend_id=resend_id)
-        except (OSError, MQTTError):
+        except (OSError, MQTTError, ModemError):
             signed_ms = inflight[3] if resend_id and inflight is not None else now
             self._inflight = (record["seq"], self._client.last_packet_id, payload, signed_ms)
             raise
@@ -273,7 +296,7 @@ class Reporter:
                 self.take_config()
                 self._client.publish(self._status_topic, b"asleep", qos=0, retain=True)
                 self._client.disconnect()
-            except (OSError, MQTTError) as error:
+            except (OSError, MQTTError, ModemError) as error:
                 log.warning("mqtt.disconnect_failed", error=repr(error))
                 self._client.close()
         self._board.wifi_stop()

@@ -121,13 +121,8 @@ def test_wake_reason_after_deep_sleep(hardware):
     with hardware.repl() as session:
         session.transport.exec_raw_no_follow("import machine\nmachine.deepsleep(2000)")
     time.sleep(6)
-    session = BoardRepl.__new__(BoardRepl)
-    from mpremote.transport_serial import SerialTransport
 
-    session.port = hardware.port
-    session.transport = SerialTransport(hardware.port, baudrate=115200)
-    session.transport.enter_raw_repl(soft_reset=False)
-    try:
-        assert session.evaluate("__import__('machine').wake_reason()") == 4  # TIMER_WAKE on the ESP32 port
-    finally:
-        session.close()
+    with BoardRepl(hardware.port, soft_reset=False) as session:
+        wake_reason = session.evaluate("__import__('machine').wake_reason()")
+
+    assert wake_reason == 4  # machine.TIMER_WAKE on the ESP32 port

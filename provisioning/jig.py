@@ -75,7 +75,11 @@ class VirtualJig:
 
 
 class OperatorJig:
-    """A person at the station: prompts in the operator's language."""
+    """A person at the station: prompts in the operator's language.
+
+    NOTE: the prompts of boards provisioned in parallel share one terminal;
+    without a jig, provision real boards one at a time.
+    """
 
     kind = "operator"
 

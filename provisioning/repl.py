@@ -15,16 +15,17 @@ ENTER_TIMEOUT_S = 8.0
 
 
 class BoardRepl:
-    """A raw REPL session on one board; the interpreter is soft-reset when it opens."""
+    """A raw REPL session on one board; the interpreter is soft-reset when it opens, unless soft_reset is False."""
 
-    def __init__(self, port: str, enter_timeout_s: float = ENTER_TIMEOUT_S) -> None:
+    def __init__(self, port: str, enter_timeout_s: float = ENTER_TIMEOUT_S, *,
+                 soft_reset: bool = True) -> None:
         self.port = port
         try:
             self.transport = SerialTransport(port, baudrate=115200)
         except TransportError as error:
             raise StationError("repl_silent", port=port, detail=str(error)) from None
         try:
-            self.transport.enter_raw_repl(soft_reset=True, timeout_overall=enter_timeout_s)
+            self.transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=enter_timeout_s)
         except TransportError as error:
             self.transport.close()
             raise StationError("repl_silent", port=port, detail=str(error) or "no raw REPL prompt") from None

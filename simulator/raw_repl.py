@@ -31,11 +31,15 @@ sys.path[0] = ""
 _stdin = sys.stdin.buffer
 _stdout = sys.stdout.buffer
 
-with open("/proc/self/stat") as _stat:
-    _PID = _stat.read().split()[0]
-_ready = os.getenv("VBOARD_DIR") + "/repl.pid"
-with open(_ready, "w") as _stream:
-    _stream.write(_PID)
+
+
+def announce_ready():
+    # The supervisor sends SIGINT for Ctrl-C only once this file names this
+    # process, because a SIGINT before the handler exists would kill it.
+    with open("/proc/self/stat") as stat:
+        pid = stat.read().split()[0]
+    with open(os.getenv("VBOARD_DIR") + "/repl.pid", "w") as stream:
+        stream.write(pid)
 
 
 def write(data):
@@ -189,17 +193,24 @@ def run_main():
 
 def main():
     mode = os.getenv("IKKI_REPL_MODE") or "friendly"
-    if os.getenv("IKKI_REPL_RUN_MAIN") == "1":
-        run_main()
+    main_pending = os.getenv("IKKI_REPL_RUN_MAIN") == "1"
     scope = {"__name__": "__main__"}
+    announced = False
+    # Every step sits inside this loop, so a Ctrl-C (SIGINT) that lands
+    # between two of them restarts the prompt instead of ending the process.
     while True:
         try:
+            if not announced:
+                announced = True
+                announce_ready()
+            if main_pending:
+                main_pending = False
+                run_main()
             if mode == "raw":
                 mode = raw_repl(scope)
             else:
                 mode = friendly_repl(scope)
         except KeyboardInterrupt:
-            # Ctrl-C between two reads: start the prompt again.
             pass
 
 

@@ -10,6 +10,8 @@ Files in the board directory, next to those of simulator/vboard.py:
     serial.json     the pty path and the supervisor's process id
     tty             a symbolic link to the pty
 
+IKKI_SERIAL_TRACE=1 logs every chunk of bytes the pty receives and sends.
+
 Bootloader and REPL switch as follows, because a pty carries no DTR and RTS
 lines to pulse the chip's EN and GPIO0 pins:
 

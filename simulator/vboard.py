@@ -330,6 +330,14 @@ class VirtualBoard:
     def set_battery(self, millivolts: int) -> None:
         self._update_inputs(battery_mv=millivolts)
 
+    def attach_modem(self, port: int) -> None:
+        """Wire the UART to the simulated LTE-M modem listening on 127.0.0.1:port (simulator.modem)."""
+        hardware = self._read_json("hardware.json")
+        if hardware is None:
+            raise VirtualBoardError(f"no virtual board in {self.directory}: install it first")
+        hardware["modem_port"] = port
+        self._write_json("hardware.json", hardware)
+
     def set_wifi(self, available: bool) -> None:
         """Switch the simulated Wi-Fi access point on or off."""
         self._update_inputs(wifi=available)

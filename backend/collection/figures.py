@@ -46,6 +46,8 @@ def reminder_figures(session: Session, invoice_id: int, as_of: date, pay_by: dat
     if debtor.debtor_kind == "consumer":
         return ReminderFigures(balance, "consumer", None, Decimal("0.00"), pay_by, consumer.damages_cap(balance))
 
+    # NOTE: interest runs on today's balance over the whole period; a part payment made during
+    # the period is not yet dated, so interest on a partly paid invoice is understated.
     rates = interest.load_rates(session)
     calculation = None
     try:

@@ -39,8 +39,7 @@ FIELD_RULES: dict[str, tuple[int, int] | tuple[str, ...]] = {
     "heartbeat_s": (0, 30 * 86400),
     "low_battery_mv": (0, 5000),
     "after_cry": ("rearm", "finish"),
-    # The firmware supports only Wi-Fi so far.
-    "uplink": ("wifi",),
+    "uplink": ("wifi", "lte"),
 }
 PUBLISH_TIMEOUT_S = 10.0
 

@@ -138,6 +138,8 @@ def create_draft(session: Session, owner_id: int, data: DraftInput, document_typ
                  credited_invoice: Invoice | None = None) -> Invoice:
     """Store a new draft for one of the owner's customers; it has no number until issued."""
     profile = parties.require_profile(session, owner_id)
+    if not data.customer_id:
+        raise errors.CustomerRequired()
     customer = parties.get_customer(session, owner_id, data.customer_id)
     today = today_brussels()
     invoice = Invoice(
@@ -165,6 +167,8 @@ def update_draft(session: Session, owner_id: int, invoice_id: int, data: DraftIn
     invoice = get_owned_invoice(session, owner_id, invoice_id)
     require_draft(invoice)
     profile = parties.require_profile(session, owner_id)
+    if not data.customer_id:
+        raise errors.CustomerRequired()
     customer = parties.get_customer(session, owner_id, data.customer_id)
     invoice.customer_id = customer.id
     invoice.debtor_language = customer.language
@@ -228,7 +232,7 @@ def _write(session: Session, invoice: Invoice, profile: BusinessProfile, custome
     check_scheme(profile, customer, scheme, delivery_date)
     lines = parse_lines(data.lines, scheme)
     computation = vat.compute(lines, scheme, customer.language)
-    terms = (parties._check_payment_terms(data.payment_terms_days)
+    terms = (parties.check_payment_terms(data.payment_terms_days)
              if data.payment_terms_days not in (None, "") else profile.payment_terms_days)
 
     invoice.vat_scheme = scheme

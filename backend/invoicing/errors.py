@@ -228,6 +228,10 @@ class CustomerNotFound(NotFound):
     message = "Customer {customer_id} was not found."
 
 
+class CustomerRequired(InvalidInput):
+    message = "Choose the customer of the invoice, or add one first."
+
+
 class ClientCompanyNotFound(NotFound):
     message = "The client company of contract {contract_id} was not found, so the invoice has no customer."
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 import structlog
 from sqlmodel import Session, select
 
+from backend.accounts.models import User
 from backend.core.time import today_brussels, utcnow
 from backend.invoicing import drafts, errors, numbering, parties, vat
 from backend.invoicing import structured_communication as ogm
@@ -124,7 +125,7 @@ class TimesheetDraftResult:
     customer_created: bool
 
 
-def create_draft_from_timesheets(session: Session, user, timesheet_draft_id: int) -> TimesheetDraftResult:
+def create_draft_from_timesheets(session: Session, user: User, timesheet_draft_id: int) -> TimesheetDraftResult:
     """Start an invoice draft from the approved hours of a contract's timesheets.
 
     The contract's client becomes the customer (created once, from its company details), each

@@ -187,7 +187,7 @@ def save_profile(session: Session, owner_id: int, data: ProfileInput) -> Busines
     if vat_number is None:
         raise errors.VatNumberRequired()
     iban, bic = check_bank_account(data.iban, data.bic)
-    terms = _check_payment_terms(data.payment_terms_days)
+    terms = check_payment_terms(data.payment_terms_days)
 
     profile = get_profile(session, owner_id) or BusinessProfile(owner_id=owner_id, name=name, street=street,
                                                                  postal_code=postal_code, city=city,
@@ -220,7 +220,8 @@ def profile_input(profile: BusinessProfile | None) -> ProfileInput | None:
     return ProfileInput(**values)
 
 
-def _check_payment_terms(raw: int | str) -> int:
+def check_payment_terms(raw: int | str) -> int:
+    """Return a payment term in days, from 0 to MAX_PAYMENT_TERMS_DAYS."""
     try:
         days = int(str(raw).strip())
     except ValueError:

@@ -64,7 +64,9 @@ class TimelineEntryOut(BaseModel):
 
 class InvoiceSummaryOut(BaseModel):
     id: int
-    number: str
+    document_type: str
+    # None for a draft.
+    number: str | None
     debtor_name: str
     issue_date: date
     due_date: date
@@ -79,7 +81,8 @@ class InvoiceSummaryOut(BaseModel):
     def from_summary(cls, summary: InvoiceSummary) -> InvoiceSummaryOut:
         invoice = summary.invoice
         return cls(
-            id=invoice.id, number=invoice.number, debtor_name=summary.debtor_name,
+            id=invoice.id, document_type=invoice.document_type, number=invoice.number,
+            debtor_name=summary.debtor_name,
             issue_date=invoice.issue_date, due_date=invoice.due_date, currency=invoice.currency,
             payable_amount=invoice.payable_amount, paid_amount=invoice.paid_amount,
             amount_due=invoice.amount_due, status=invoice.status,
@@ -90,7 +93,9 @@ class InvoiceSummaryOut(BaseModel):
 class InvoiceOut(BaseModel):
     id: int
     source: str
-    number: str
+    document_type: str
+    # None for a draft.
+    number: str | None
     issue_date: date
     due_date: date
     currency: str
@@ -107,9 +112,13 @@ class InvoiceOut(BaseModel):
     tax_inclusive_amount: Decimal
     payable_amount: Decimal
     paid_amount: Decimal
+    credited_amount: Decimal
     amount_due: Decimal
     status: str
     overdue: bool
+    # For a credit note: the number and date of the invoice it corrects.
+    billing_reference: str | None
+    billing_reference_date: date | None
     debtor_language: str
     debtor_language_source: str
     created_at: datetime

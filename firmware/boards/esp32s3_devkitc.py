@@ -14,3 +14,7 @@ I2S_SCK_PIN = const(12)
 I2S_WS_PIN = const(13)
 I2S_SD_PIN = const(14)
 AMP_ENABLE_PIN = const(11)
+# SIM7080G LTE-M modem on UART1 (its default pins on the ESP32-S3).
+MODEM_UART_ID = const(1)
+MODEM_TX_PIN = const(17)
+MODEM_RX_PIN = const(18)

@@ -19,3 +19,7 @@ I2S_WS_PIN = const(6)
 I2S_SD_PIN = const(7)
 # Amplifier SD_MODE pin: low = shutdown (a few uA), high = on.
 AMP_ENABLE_PIN = const(8)
+# SIM7080G LTE-M modem on UART1 (its default pins on the ESP32-S3).
+MODEM_UART_ID = const(1)
+MODEM_TX_PIN = const(17)
+MODEM_RX_PIN = const(18)

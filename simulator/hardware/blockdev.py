@@ -27,7 +27,8 @@ class FileBlockDevice:
             # A new or resized image: erased flash reads as 0xFF.
             erased = bytes((_ERASED,)) * block_size
             with open(path, "wb") as stream:
-                for _ in range(block_count):
+                # MicroPython's files have no writelines().
+                for _ in range(block_count):  # noqa: FURB122
                     stream.write(erased)
         self._file = open(path, "r+b")  # noqa: SIM115 - open as long as the file system is mounted
 

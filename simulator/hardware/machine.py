@@ -3,6 +3,7 @@
 # Inputs come from the board directory (see _vboard.py); outputs go to
 # hardware.log and audio.wav.
 import os
+import socket
 import sys
 import time
 
@@ -80,6 +81,55 @@ class WDT:
             return
         self._written_us = now
         _vboard.write_json("watchdog.json", {"timeout_ms": self._timeout_ms, "fed_us": now})
+
+
+class UART:
+    # The UART to the LTE-M modem: a TCP connection to the simulated modem
+    # (simulator/modem.py) on the port that hardware.json names as
+    # "modem_port". Reads never block: any() tells what has arrived.
+    def __init__(self, id, baudrate=115200, **settings):
+        port = _vboard.hardware().get("modem_port")
+        if not port:
+            raise OSError("UART%d: no modem on this virtual board (hardware.json modem_port)" % id)
+        self._sock = socket.socket()
+        self._sock.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        self._sock.setblocking(False)
+        self._pending = bytearray()
+        _vboard.log("uart.init", uart=id, baudrate=baudrate, modem_port=port)
+
+    def _receive(self):
+        try:
+            data = self._sock.recv(512)
+        except OSError:
+            return  # nothing has arrived (EAGAIN)
+        if data:
+            self._pending.extend(data)
+
+    def any(self):
+        _vboard.check_power()
+        self._receive()
+        return len(self._pending)
+
+    def read(self, count=-1):
+        self._receive()
+        if not self._pending:
+            return None
+        if count < 0 or count > len(self._pending):
+            count = len(self._pending)
+        data = bytes(self._pending[:count])
+        self._pending = self._pending[count:]
+        return data
+
+    def write(self, data):
+        self._sock.setblocking(True)
+        try:
+            self._sock.write(data)
+        finally:
+            self._sock.setblocking(False)
+        return len(data)
+
+    def deinit(self):
+        self._sock.close()
 
 
 class Pin:

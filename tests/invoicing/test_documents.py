@@ -154,7 +154,8 @@ def test_epc_payload_under_local_formatting(engine, language):
     assert invoice.payable_amount == Decimal("1234.50")
     assert elements[7] == "EUR1234.50"
     assert elements[9] == invoice.structured_communication
-    assert len(elements[9]) == 12 and elements[9].isdigit()
+    assert len(elements[9]) == 12
+    assert elements[9].isdigit()
     assert len(elements) == 10
     assert elements[:7] == ["BCD", "002", "1", "SCT", "BBRUBEBB", "Lien Verbeke", "BE56363123456788"]
 

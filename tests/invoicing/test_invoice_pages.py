@@ -153,3 +153,18 @@ def test_invalid_line_reported_in_language(app):
     assert response.status_code == 303
     page = client.get("/invoices")
     assert "Ongeldige hoeveelheid veel op regel 1" in page.text
+
+
+def test_api_lists_drafts_and_credit_notes(app):
+    client, token = signed_up_client(app, "lien@example.be", "en")
+    location = write_draft(client, token)
+    post(client, f"{location}/issue", {}, token)
+    credit_location = post(client, f"{location}/credit", {}, token).headers["location"].removesuffix("/edit")
+
+    listed = client.get("/api/invoices").json()
+    credit_note = client.get(f"/api{credit_location}").json()
+
+    assert sorted((item["document_type"], item["number"] is None) for item in listed) == [
+        ("credit_note", True), ("invoice", False)]
+    assert credit_note["billing_reference"].endswith("-0001")
+    assert credit_note["amount_due"] == "0.00"

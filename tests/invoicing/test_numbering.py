@@ -21,7 +21,7 @@ ISSUED = 50
 
 
 def test_concurrent_issue_gets_distinct_numbers(db_engine):
-    """50 drafts issued by 50 threads at once get 2026-0001 to 2026-0050, one each; a draft
+    """Give 50 drafts issued by 50 threads at once the numbers 0001 to 0050, one each. A draft
     deleted meanwhile leaves no gap, because a draft never had a number."""
     owner_id = factories.new_owner(db_engine)
     customer_id = factories.add_customer(db_engine, owner_id, "brasserie")
@@ -106,7 +106,7 @@ def test_failed_issue_gives_number_back(engine):
     """An issue that fails after taking its number rolls the number back with it."""
     owner_id = factories.new_owner(engine)
     customer_id = factories.add_customer(engine, owner_id, "brasserie")
-    # An imported invoice of the freelancer's own business already holds 2026-0001.
+    # An imported invoice of the freelancer's own business already has the number 2026-0001.
     with session_scope(engine) as session:
         service.import_invoice(session, owner_id, to_bytes(set_text(sample_tree(), "cbc:ID", "2026-0001")), "own.xml")
     draft_id = factories.draft(engine, owner_id, customer_id, ONE_LINE)

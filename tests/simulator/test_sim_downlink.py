@@ -49,8 +49,8 @@ def test_sticker_applies_config_and_rejects_invalid_one(tmp_path: Path, broker, 
         applied = _wait_for_event(observer, device, "config_applied")
         on_flash = json.loads((board.flash_dir / "config.json").read_text())
 
-        # Version 8 asks for the LTE-M uplink, which this firmware does not have.
-        invalid = sign_event(key, {"cfg_v": 8, "uplink": "lte"})
+        # Version 8 asks for an uplink that the firmware does not have.
+        invalid = sign_event(key, {"cfg_v": 8, "uplink": "5g"})
         _publish(broker, device_id, json.dumps(invalid, sort_keys=True, separators=(",", ":")).encode())
         board.wait_for_state("armed", 10)
         board.open_envelope()
@@ -62,5 +62,5 @@ def test_sticker_applies_config_and_rejects_invalid_one(tmp_path: Path, broker, 
     assert applied["cfg_v"] == 7
     assert (on_flash["cry_max_s"], on_flash["volume"], on_flash["cfg_v"]) == (2, 50, 7)
     assert rejected["cfg_v"] == 8
-    assert rejected["reason"] == "uplink must be one of wifi, got 'lte'"
+    assert rejected["reason"] == "uplink must be one of wifi, lte, got '5g'"
     assert after_rejection == on_flash

@@ -147,8 +147,8 @@ def test_broker_outage_delays_but_keeps_the_opening(
 ):
     # A 10 s outage with deliveries retried between 1 and 8 s: long enough
     # that the sticker backs off into timer-woken deep sleep in between. The
-    # 5-minute outage of the field is the same path with longer waits (the
-    # firmware's retry_max_s defaults to 900 s); it is not run in real time.
+    # 5-minute outage of the field takes the same path with longer waits,
+    # because retry_max_s defaults to 900 s. It is not run in real time.
     outage_s = 10.0
     board = VirtualBoard(
         tmp_path / "board", _config(device, broker.port, retry_min_s=1, retry_max_s=8)
