@@ -12,7 +12,6 @@ from micropython import const
 
 import log
 from downlink import config_topic
-from modem import SIM7080, ModemClient, ModemError
 from mqtt import MQTTClient, MQTTError
 from signing import mqtt_password
 from version import FW_VERSION
@@ -23,11 +22,11 @@ _SOCKET_TIMEOUT_MS = const(5000)
 _KEEPALIVE_S = const(60)
 _MAX_BACKOFF_DOUBLINGS = const(20)
 _LAST_MESSAGE_WAIT_MS = const(50)
-# Longest wait for the LTE-M network registration, an estimate for a first
-# attach; later attaches take seconds.
+# Maximum wait for the LTE-M network registration. It is an estimate for a
+# first attach, and later attaches take seconds.
 _LTE_REGISTER_MS = const(60000)
 # Signed bytes are sent again as they are (same packet id, DUP) only this
-# long after signing; later the event is signed again with a fresh "age".
+# long after signing. Later the event is signed again with a fresh "age".
 # The backend's MAX_RESEND_DELAY_MS bounds its opening-time window by it.
 MAX_RESEND_DELAY_MS = const(60000)
 
@@ -56,33 +55,40 @@ class Reporter:
         # Called with the payload of a configuration received from the backend.
         self.on_config = None
         self._lte = config.uplink == "lte"
-        if self._lte:
-            self._client = ModemClient(
-                SIM7080(board.modem_uart(), _SOCKET_TIMEOUT_MS),
-                config.device_id,
-                config.device_id,
-                mqtt_password(config.key),
-                _KEEPALIVE_S,
-                _LTE_REGISTER_MS,
-            )
-        else:
-            self._client = MQTTClient(
-                config.device_id,
-                user=config.device_id,
-                password=mqtt_password(config.key),
-                keepalive_s=_KEEPALIVE_S,
-                timeout_ms=_SOCKET_TIMEOUT_MS,
-            )
+        # Exceptions of a failed network step: the modem's too over LTE-M.
+        self._network_errors = tuple([OSError, MQTTError])
+        self._client = self._make_client(board, config)
         self._client.set_last_will(self._status_topic, b"offline", retain=True, qos=1)
         self._next_attempt_ms = 0
         self._wifi_started_ms = None
         # (seq, packet id, payload, uptime when signed) of the event whose
         # PUBACK did not come.
-        # NOTE: kept in RAM only; after a deep sleep or a reset the event is
-        # signed again and sent under a new packet id (the backend keeps it
-        # once by its sequence number either way).
+        # NOTE: kept in RAM only. After a deep sleep or a reset the event is
+        # signed again and sent under a new packet id, and the backend keeps
+        # it once by its sequence number.
         self._inflight = None
         self.delivered = 0
+
+    def _make_client(self, board, config):
+        # The MQTT client of the configured uplink: the modem's own, or ours
+        # on a TCP socket over Wi-Fi.
+        password = mqtt_password(config.key)
+        if self._lte:
+            # Imported only for LTE-M, so that Wi-Fi stickers do not load it.
+            from modem import SIM7080, ModemClient, ModemError
+
+            self._network_errors = tuple([OSError, MQTTError, ModemError])
+            modem = SIM7080(board.modem_uart(), _SOCKET_TIMEOUT_MS)
+            return ModemClient(
+                modem, config.device_id, config.device_id, password, _KEEPALIVE_S, _LTE_REGISTER_MS
+            )
+        return MQTTClient(
+            config.device_id,
+            user=config.device_id,
+            password=password,
+            keepalive_s=_KEEPALIVE_S,
+            timeout_ms=_SOCKET_TIMEOUT_MS,
+        )
 
     @property
     def pending(self):
@@ -167,7 +173,10 @@ class Reporter:
                 self._connect()
             stage = "publish"
             return self._publish_oldest()
-        except (OSError, MQTTError, ModemError, ReportError) as error:
+        except ReportError as error:
+            self._fail(now, stage, error)
+            return False
+        except self._network_errors as error:
             self._fail(now, stage, error)
             return False
 
@@ -191,7 +200,7 @@ class Reporter:
     def _connect(self):
         config = self._config
         client = self._client
-        if isinstance(client, ModemClient):
+        if self._lte:
             client.open(config.mqtt_host, config.mqtt_port)
         else:
             sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, client.timeout_ms)
@@ -199,7 +208,7 @@ class Reporter:
         self._client.publish(self._status_topic, b"online", qos=0, retain=True)
         try:
             self._client.subscribe(self._config_topic)
-        except (MQTTError, ModemError) as error:
+        except self._network_errors as error:
             if not self._client.connected:
                 raise
             # A broker that refuses the subscription still takes the events.
@@ -239,7 +248,7 @@ class Reporter:
                 return False
         try:
             self._client.publish(self._topic, payload, qos=1, resend_id=resend_id)
-        except (OSError, MQTTError, ModemError):
+        except self._network_errors:
             signed_ms = inflight[3] if resend_id and inflight is not None else now
             self._inflight = (record["seq"], self._client.last_packet_id, payload, signed_ms)
             raise
@@ -296,7 +305,7 @@ class Reporter:
                 self.take_config()
                 self._client.publish(self._status_topic, b"asleep", qos=0, retain=True)
                 self._client.disconnect()
-            except (OSError, MQTTError, ModemError) as error:
+            except self._network_errors as error:
                 log.warning("mqtt.disconnect_failed", error=repr(error))
                 self._client.close()
         self._board.wifi_stop()

@@ -115,14 +115,16 @@ def test_journal_survives_reset(hardware):
 
 @pytest.mark.real_board
 def test_wake_reason_after_deep_sleep(hardware):
-    # The board sleeps 2 s on its timer; USB serial drops meanwhile and the
-    # firmware's main.py runs at wake-up, so the REPL is opened without a soft
-    # reset to read the wake reason of that boot.
+    # main.py is set aside for one wake-up, so the board stops at the REPL
+    # instead of running the firmware, which would sleep again at once. The
+    # USB serial line drops while the board sleeps for 2 s.
     with hardware.repl() as session:
+        session.run("import os\nos.rename('main.py', 'main.py.off')")
         session.transport.exec_raw_no_follow("import machine\nmachine.deepsleep(2000)")
     time.sleep(6)
 
     with BoardRepl(hardware.port, soft_reset=False) as session:
         wake_reason = session.evaluate("__import__('machine').wake_reason()")
+        session.run("import os\nos.rename('main.py.off', 'main.py')")
 
     assert wake_reason == 4  # machine.TIMER_WAKE on the ESP32 port

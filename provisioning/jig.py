@@ -2,7 +2,7 @@
 
 On a virtual board the jig is the board's control files (inputs.json for the
 light, audio.wav for the microphone). On a real board without a jig the
-operator covers the sensor and says whether the sticker cried.
+operator covers the sensor and confirms whether the sticker cried.
 """
 
 from __future__ import annotations

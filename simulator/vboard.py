@@ -327,8 +327,12 @@ class VirtualBoard:
     def close_envelope(self) -> None:
         self.set_light(LIGHT_CLOSED)
 
-    def set_battery(self, millivolts: int) -> None:
-        self._update_inputs(battery_mv=millivolts)
+    def set_battery(self, millivolts: int, speaker_sag_mv: int | None = None) -> None:
+        """Set the cell voltage, and optionally how far it drops while the amplifier is on."""
+        changes: dict[str, int] = {"battery_mv": millivolts}
+        if speaker_sag_mv is not None:
+            changes["speaker_sag_mv"] = speaker_sag_mv
+        self._update_inputs(**changes)
 
     def attach_modem(self, port: int) -> None:
         """Wire the UART to the simulated LTE-M modem listening on 127.0.0.1:port (simulator.modem)."""

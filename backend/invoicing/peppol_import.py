@@ -19,8 +19,6 @@ from pathlib import PurePath
 from lxml import etree
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
-from stdnum.be import vat as be_vat
-from stdnum.exceptions import ValidationError
 
 from backend.core.money import round_cents
 from backend.invoicing import errors
@@ -32,10 +30,9 @@ from backend.invoicing.ubl import (
     AmountReader,
     UblReader,
 )
+from backend.invoicing.ubl_parties import ParsedParty, read_party
 
 EN16931 = "urn:cen.eu:en16931:2017"
-# Peppol participant scheme of the Belgian enterprise number (Crossroads Bank for Enterprises).
-BELGIAN_ENTERPRISE_SCHEME = "0208"
 CREDIT_NOTE_TYPE_CODE = "381"
 
 # Quantities and unit prices are stored with 4 decimals.
@@ -52,36 +49,7 @@ VAT_CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B"})
 
 # "<!DOCTYPE" in UTF-8 (and every ASCII-compatible encoding), UTF-16 LE and UTF-16 BE.
 _DOCTYPE_MARKERS = tuple("<!DOCTYPE".encode(encoding) for encoding in ("ascii", "utf-16-le", "utf-16-be"))
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 _STRUCTURED_LOOKING = re.compile(r"^\s*(\+{3}|\*{3}|\d{3}\s*/|\d{12}\s*$)")
-
-
-@dataclass(frozen=True)
-class ParsedParty:
-    role: str
-    name: str
-    registration_name: str | None
-    vat_number: str | None
-    enterprise_number: str | None
-    street: str | None
-    additional_street: str | None
-    city: str | None
-    postal_code: str | None
-    country: str | None
-    email: str | None
-    phone: str | None
-    contact_name: str | None
-    endpoint_scheme: str | None = None
-    endpoint_id: str | None = None
-
-    @property
-    def key(self) -> str:
-        """The identity of the party across its invoices: enterprise number, VAT number or name."""
-        if self.enterprise_number:
-            return self.enterprise_number
-        if self.vat_number:
-            return self.vat_number
-        return "name:" + " ".join(self.name.split()).casefold()[:200]
 
 
 @dataclass(frozen=True)
@@ -165,8 +133,8 @@ def parse_invoice(data: bytes, filename: str, max_bytes: int) -> ParsedInvoice:
         raise errors.UnsupportedCustomization(value=customization)
     credit = credit_root or reader.text("cbc:InvoiceTypeCode") == CREDIT_NOTE_TYPE_CODE
 
-    supplier = _read_party(reader, "cac:AccountingSupplierParty/cac:Party", "supplier")
-    customer = _read_party(reader, "cac:AccountingCustomerParty/cac:Party", "customer")
+    supplier = read_party(reader, "cac:AccountingSupplierParty/cac:Party", "supplier")
+    customer = read_party(reader, "cac:AccountingCustomerParty/cac:Party", "customer")
     structured_communication, iban, bic = _read_payment_means(reader, required=not credit)
     lines = _read_lines(reader, amounts, credit_root)
     tax_amount, tax_subtotals = _read_tax_total(reader, amounts, currency)
@@ -241,89 +209,6 @@ def _parse_xml(data: bytes, filename: str) -> etree._Element:
             root_name = f"{{{qualified.namespace}}}{root_name}"
         raise errors.NotAnInvoice(filename=filename, element=root_name)
     return root
-
-
-def _read_party(root: UblReader, path: str, role: str) -> ParsedParty:
-    party = root.child(path)
-    if party is None:
-        raise errors.MissingElement(element=root.name(path))
-
-    registration_name = party.text("cac:PartyLegalEntity/cbc:RegistrationName")
-    trading_name = party.text("cac:PartyName/cbc:Name")
-    if registration_name is None and trading_name is None:
-        raise errors.MissingElement(element=party.name("cac:PartyLegalEntity/cbc:RegistrationName"))
-    country_path = "cac:PostalAddress/cac:Country/cbc:IdentificationCode"
-    country = party.required(country_path)
-    if not _COUNTRY.match(country):
-        raise errors.InvalidCountry(element=party.name(country_path), value=country)
-
-    vat_number = _read_vat_number(party)
-    enterprise_number = _read_enterprise_number(party, country)
-    if enterprise_number is None and vat_number is not None and vat_number.startswith("BE"):
-        # A Belgian VAT number is BE followed by the enterprise number.
-        enterprise_number = vat_number[2:]
-
-    endpoint = party.element("cbc:EndpointID")
-    endpoint_id = " ".join(endpoint.text.split()) if endpoint is not None and endpoint.text else None
-
-    return ParsedParty(
-        role=role,
-        endpoint_scheme=endpoint.get("schemeID") if endpoint_id else None,
-        endpoint_id=endpoint_id,
-        name=trading_name or registration_name,
-        registration_name=registration_name,
-        vat_number=vat_number,
-        enterprise_number=enterprise_number,
-        street=party.text("cac:PostalAddress/cbc:StreetName"),
-        additional_street=party.text("cac:PostalAddress/cbc:AdditionalStreetName"),
-        city=party.text("cac:PostalAddress/cbc:CityName"),
-        postal_code=party.text("cac:PostalAddress/cbc:PostalZone"),
-        country=country,
-        email=party.text("cac:Contact/cbc:ElectronicMail"),
-        phone=party.text("cac:Contact/cbc:Telephone"),
-        contact_name=party.text("cac:Contact/cbc:Name"),
-    )
-
-
-def _read_vat_number(party: UblReader) -> str | None:
-    for tax_scheme in party.children("cac:PartyTaxScheme"):
-        if tax_scheme.text("cac:TaxScheme/cbc:ID") != "VAT":
-            continue
-        value = tax_scheme.text("cbc:CompanyID")
-        if value is None:
-            continue
-        compact = re.sub(r"[\s.\-]", "", value).upper()
-        if compact.startswith("BE"):
-            try:
-                return "BE" + be_vat.validate(compact)
-            except ValidationError:
-                raise errors.InvalidVatNumber(element=tax_scheme.name("cbc:CompanyID"), value=value) from None
-        return compact
-    return None
-
-
-def _read_enterprise_number(party: UblReader, country: str) -> str | None:
-    """Return the first Belgian enterprise number of the party, checking every one found.
-
-    Identifiers with scheme 0208 are enterprise numbers. A legal-entity CompanyID without a
-    scheme is taken as one too when the party's address is in Belgium.
-    """
-    candidates: list[tuple[str, str]] = []
-    for path in ("cbc:EndpointID", "cac:PartyIdentification/cbc:ID", "cac:PartyLegalEntity/cbc:CompanyID"):
-        for reader in party.children(path):
-            scheme = reader.node.get("schemeID")
-            belgian_without_scheme = scheme is None and country == "BE" and path.endswith("CompanyID")
-            if (scheme == BELGIAN_ENTERPRISE_SCHEME or belgian_without_scheme) and reader.node.text:
-                candidates.append((reader.prefix, reader.node.text.strip()))
-
-    found = None
-    for name, value in candidates:
-        try:
-            number = be_vat.validate(value)
-        except ValidationError:
-            raise errors.InvalidEnterpriseNumber(element=name, value=value) from None
-        found = found or number
-    return found
 
 
 def _read_payment_means(root: UblReader, *, required: bool = True) -> tuple[str | None, str, str | None]:

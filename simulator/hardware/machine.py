@@ -195,7 +195,12 @@ class ADC:
     def read_uv(self):
         if self.role == "light_adc":
             return _vboard.light_level() * _ADC_FULL_SCALE_UV // 65535
-        battery_mv = int(_vboard.inputs().get("battery_mv", 3900))
+        inputs = _vboard.inputs()
+        battery_mv = int(inputs.get("battery_mv", 3900))
+        # The cell's voltage drops under the speaker's load while the
+        # amplifier is on (inputs.json "speaker_sag_mv").
+        if _vboard.outputs.get(_vboard.hardware()["pins"].get("amp_enable"), 0):
+            battery_mv -= int(inputs.get("speaker_sag_mv", 0))
         return min(_ADC_FULL_SCALE_UV, battery_mv * 1000 // _vboard.hardware()["battery_divider"])
 
     def read_u16(self):

@@ -350,3 +350,72 @@ def test_watchdog_resets_stuck_firmware(micropython_available, tmp_path: Path, d
     assert "boot 2: reset cause watchdog" in console
     assert "after watchdog reset" in console
     assert state["boots"] == 2
+
+
+def test_finish_after_cry_sleeps_for_good(tmp_path: Path, broker, observer, device):
+    # after_cry "finish": one opening, then deep sleep without a light wake-up,
+    # also after a power cut.
+    board = VirtualBoard(
+        tmp_path / "board", _config(device, broker.port, after_cry="finish", cry_max_s=0.5)
+    )
+    board.install()
+    board.close_envelope()
+    board.start()
+    try:
+        _wait_armed_asleep(board)
+        mark = board.console_size()
+        board.open_envelope()
+        board.wait_for_transition("done", 10, since=mark)
+        _wait_until(
+            lambda: board.state()["state"] == "done" and board.state()["process"] == "sleeping",
+            10,
+            "the final deep sleep",
+        )
+        finished_sleep = board.state()["sleep"]
+        boots = board.state()["boots"]
+        time.sleep(0.5)  # still in light: no wake-up
+        boots_in_light = board.state()["boots"]
+        board.power_cut()
+        _wait_until(
+            lambda: board.state()["state"] == "done" and board.state()["process"] == "sleeping",
+            10,
+            "the deep sleep after the power cut",
+        )
+        transitions = [entry["state"] for entry in board.transitions(mark)]
+    finally:
+        board.stop()
+
+    assert finished_sleep["ext0"] is None
+    assert boots_in_light == boots
+    assert (board.flash_dir / "finished").exists()
+    assert "crying" in transitions
+    assert transitions.count("crying") == 1
+    assert [event["type"] for event in _events(observer, device)].count("opened") == 1
+
+
+def test_battery_sag_records_low_battery_once(tmp_path: Path, broker, observer, device):
+    # 3600 mV at rest, 3300 mV while the speaker plays: only the cry shows it.
+    board = VirtualBoard(tmp_path / "board", _config(device, broker.port, low_battery_mv=3450))
+    board.install()
+    board.close_envelope()
+    board.set_battery(3600, speaker_sag_mv=300)
+    board.start()
+    try:
+        _wait_armed_asleep(board)
+        board.open_envelope()
+        events = _wait_for_events(observer, device, "opened", timeout=10)
+        board.close_envelope()
+        _wait_armed_asleep(board)
+        events = _events(observer, device)
+    finally:
+        board.stop()
+
+    boot = next(event for event in events if event["type"] == "boot")
+    opened = next(event for event in events if event["type"] == "opened")
+    low = [event for event in events if event["type"] == "low_battery"]
+    assert boot["batt_mv"] > 3450
+    assert opened["batt_mv"] < 3450
+    assert len(low) == 1
+    assert low[0]["batt_mv"] == opened["batt_mv"]
+    assert low[0]["limit_mv"] == 3450
+    assert low[0]["seq"] > opened["seq"]
