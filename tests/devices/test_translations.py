@@ -47,7 +47,6 @@ def template_messages() -> set[str]:
 
 
 # Words that Dutch borrows from English unchanged.
-# Words that Dutch writes as English does.
 SAME_IN = {"fr": set(), "nl": {"Sticker", "Stickers", "Firmware", "open"}}
 ALL_MESSAGES = sorted(error_messages() | inline_messages() | template_messages()
                       | {label for label in routes.STATE_LABELS.values()})
