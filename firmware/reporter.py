@@ -56,7 +56,8 @@ class Reporter:
         self.on_config = None
         self._lte = config.uplink == "lte"
         # Exceptions of a failed network step: the modem's too over LTE-M.
-        self._network_errors = tuple([OSError, MQTTError])
+        # tuple() of a list, so mypy types it as a tuple of any length.
+        self._network_errors = tuple([OSError, MQTTError])  # noqa: C409
         self._client = self._make_client(board, config)
         self._client.set_last_will(self._status_topic, b"offline", retain=True, qos=1)
         self._next_attempt_ms = 0
@@ -77,7 +78,7 @@ class Reporter:
             # Imported only for LTE-M, so that Wi-Fi stickers do not load it.
             from modem import SIM7080, ModemClient, ModemError
 
-            self._network_errors = tuple([OSError, MQTTError, ModemError])
+            self._network_errors = tuple([OSError, MQTTError, ModemError])  # noqa: C409
             modem = SIM7080(board.modem_uart(), _SOCKET_TIMEOUT_MS)
             return ModemClient(
                 modem, config.device_id, config.device_id, password, _KEEPALIVE_S, _LTE_REGISTER_MS
