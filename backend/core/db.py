@@ -109,13 +109,6 @@ def migrate(url: str | None = None) -> None:
 
     url = url or get_settings().database_url
     engine = get_engine(url)
-    if not any((MIGRATIONS_DIR / "versions").glob("*.py")):
-        # TODO: remove once the initial migration is generated; tables come from the models.
-        import backend.models  # noqa: F401
-        from sqlmodel import SQLModel
-
-        SQLModel.metadata.create_all(engine)
-        return
     config = alembic_config(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
