@@ -71,12 +71,15 @@ def letters_for_invoice(session: Session, invoice_id: int) -> list[ReminderLette
 
 
 def mark_letter_opened(session: Session, letter_id: int, opened_at: datetime,
-                       event_id: int | None) -> ReminderLetter | None:
+                       event_id: int | None,
+                       window: tuple[datetime, datetime] | None = None) -> ReminderLetter | None:
     """Mark the letter opened at ``opened_at`` and record "letter_opened" on its invoice.
 
     Returns the letter when this call marked it, and None when it was already opened: the
     first opening time stays. A conditional update decides, so of two concurrent calls
-    exactly one marks the letter. Raises LetterNotFound for an unknown letter.
+    exactly one marks the letter. Raises LetterNotFound for an unknown letter. ``window`` is
+    the earliest and latest time the opening can have happened, shown on the timeline,
+    because the sticker's clock is not trusted.
 
     The update is the first statement, so that on SQLite it takes the write lock before
     any read. A caller that reads first in the same transaction should open it with
@@ -93,7 +96,8 @@ def mark_letter_opened(session: Session, letter_id: int, opened_at: datetime,
         log.info("letter.opened_again", letter_id=letter_id, event_id=event_id)
         return None
 
+    bounds = {"earliest_at": window[0], "latest_at": window[1]} if window else {}
     invoicing.record_timeline(session, letter.invoice_id, "letter_opened", at=opened_at,
-                              letter_id=letter.id, event_id=event_id)
+                              letter_id=letter.id, event_id=event_id, **bounds)
     log.info("letter.opened", letter_id=letter.id, invoice_id=letter.invoice_id, event_id=event_id)
     return letter

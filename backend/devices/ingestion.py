@@ -200,7 +200,9 @@ def _letter_opened(session: Session, device: Device, event: DeviceEvent) -> None
 
         from backend.collection.escalation import escalate_opened_letter
 
-        marked = mark_letter_opened(session, device.letter_id, _occurred_at(event), event.id)
+        window = occurrence_of(event)
+        marked = mark_letter_opened(session, device.letter_id, _occurred_at(event), event.id,
+                                    window=(window.earliest, window.latest))
         if marked is not None:
             # Only the first opening escalates; a second opening is on the timeline only.
             escalate_opened_letter(session, invoice_id=marked.invoice_id, letter_id=marked.id,

@@ -58,6 +58,9 @@ DETAIL_LABELS = {
     "credit_note": _("Credit note"),
     "attachments": _("Attachments"),
     "message_id": _("Message"),
+    # The sticker's clock is not trusted: an opening is known to lie between these two times.
+    "earliest_at": _("Not before"),
+    "latest_at": _("Not after"),
 }
 
 LANGUAGE_SOURCE_LABELS = {

@@ -98,6 +98,11 @@ def test_opened_letter_cries_reports_and_escalates(product):
     assert call.language == "fr"
     assert "facture numéro 2026-0117" in call.body_text
     assert "4 novembre 2026" in call.body_text
+    with session_scope(product.engine, write_lock=False) as session:
+        opened = [entry for entry in timeline(session, product.invoice_id) if entry.kind == "letter_opened"]
+    # The sticker's clock is not trusted: the timeline gives the window of the opening.
+    assert len(opened) == 1
+    assert opened[0].data["earliest_at"] <= opened[0].data["latest_at"]
     for kind in ("imported", "letter_issued", "sticker_linked", "sticker_armed", "letter_opened",
                  "call_queued", "email_sent"):
         assert kind in entries
