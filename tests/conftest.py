@@ -17,8 +17,9 @@ from backend.core import db as core_db
 from backend.core.settings import Settings, get_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLES_DIR = REPO_ROOT.parent / "shared" / "samples"
-SAMPLE_INVOICE = SAMPLES_DIR / "peppol" / "invoice-b2b-overdue.xml"
+# The Peppol sample invoice of the project, overdue since 4 November 2026.
+SAMPLES_DIR = REPO_ROOT / "tests" / "samples"
+SAMPLE_INVOICE = SAMPLES_DIR / "invoice-b2b-overdue.xml"
 
 POSTGRES_ADMIN_URL = os.environ.get("IKKI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

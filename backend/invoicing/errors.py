@@ -306,6 +306,11 @@ class NoLines(InvalidInput):
     message = "Add at least one line with a description, a quantity and a unit price."
 
 
+class NegativeInvoiceTotal(InvalidInput):
+    message = ("The invoice total is {amount}, below zero. To refund or correct an invoice, "
+               "issue a credit note from that invoice instead.")
+
+
 class MissingLineDescription(InvalidInput):
     message = "Line {position} has no description: say what you delivered."
 

@@ -58,6 +58,8 @@ def issue(session: Session, owner_id: int, invoice_id: int, today: date | None =
                             unit_price=line.unit_price, vat_rate=line.vat_rate or Decimal(0)) for line in lines]
     computation = vat.compute(inputs, invoice.vat_scheme, customer.language)
     credited = _check_credit_note(session, owner_id, invoice, computation) if invoice.is_credit_note else None
+    if not invoice.is_credit_note and computation.totals.payable_amount < 0:
+        raise errors.NegativeInvoiceTotal(amount=computation.totals.payable_amount)
 
     issue_date = today or today_brussels()
     number = numbering.next_number(session, owner_id, issue_date.year, profile.number_prefix)

@@ -36,6 +36,23 @@ KIND_LABELS = {
     "call_rendered": _("Phone call script ready"),
     "call_script_ready": _("Phone call script ready"),
     "payment_received": _("Payment received"),
+    "call_scheduled": _("Phone call scheduled"),
+    "call_placed": _("Phone call placed"),
+    "call_outcome": _("Phone call ended"),
+    "call_cancelled": _("Phone call cancelled"),
+    "call_skipped": _("Phone call skipped"),
+    "call_given_up": _("Phone calls given up"),
+    "collection_step_sent": _("Collection step carried out"),
+    "collection_step_skipped": _("Collection step skipped"),
+    "collection_step_postponed": _("Collection step postponed"),
+    "collection_paused": _("Collection paused"),
+    "hold_lifted": _("Collection resumed"),
+    "dispute_opened": _("Invoice disputed"),
+    "debtor_management_on": _("Debtor management switched on"),
+    "debtor_management_off": _("Debtor management switched off"),
+    "email_skipped": _("E-mail to the debtor not sent"),
+    "handoff_exported": _("File handed over to a collection partner"),
+    "payment_recorded": _("Payment recorded"),
 }
 
 DETAIL_LABELS = {
@@ -61,6 +78,12 @@ DETAIL_LABELS = {
     # The sticker's clock is not trusted: an opening is known to lie between these two times.
     "earliest_at": _("Not before"),
     "latest_at": _("Not after"),
+    "slot": _("Planned for"),
+    "attempt": _("Attempt"),
+    "attempts": _("Attempts"),
+    "outcome": _("Outcome"),
+    "count": _("Count"),
+    "step": _("Step"),
 }
 
 LANGUAGE_SOURCE_LABELS = {
@@ -111,7 +134,7 @@ def _format_value(key: str, value: object, language: str) -> str:
         return f"#{value}"
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
-    if isinstance(value, str) and key.endswith(("_at", "_for")):
+    if isinstance(value, str) and (key.endswith(("_at", "_for")) or key == "slot"):
         try:
             return i18n.format_moment(datetime.fromisoformat(value), language)
         except ValueError:

@@ -132,3 +132,17 @@ def test_issued_invoice_cannot_change(engine):
         drafts.delete_draft(session, owner_id, invoice.id)
     with pytest.raises(errors.InvoiceNotDraft):
         factories.issue(engine, owner_id, invoice.id)
+
+
+def test_negative_invoice_is_not_issued(engine):
+    owner_id = factories.new_owner(engine)
+    customer_id = factories.add_customer(engine, owner_id, "brasserie")
+    draft_id = factories.draft(engine, owner_id, customer_id,
+                               factories.lines(("Refund", "-3", "HUR", "75.00", "21")))
+
+    with pytest.raises(errors.NegativeInvoiceTotal, match="credit note"):
+        factories.issue(engine, owner_id, draft_id)
+
+    with session_scope(engine, write_lock=False) as session:
+        invoice = session.get(Invoice, draft_id)
+    assert invoice.number is None
