@@ -3,16 +3,39 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 
 import structlog
 import uvicorn
 
 from backend.core.db import get_engine, migrate, session_scope
+from backend.core.errors import IkkiError
 from backend.core.logging import configure_logging
 from backend.core.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
+
+
+class PortUnavailable(IkkiError):
+    message = ("Port {port} on {host} is not free for {purpose}: stop the program that uses it, "
+               "or choose another port with {setting}.")
+
+
+class InvalidPort(IkkiError):
+    message = "Invalid port {port}: choose a number from 1 to 65535."
+
+
+def check_port(host: str, port: int, purpose: str, setting: str) -> None:
+    """Raise a clear error before starting a server on a port that is invalid or taken."""
+    if not 0 < port < 65536:
+        raise InvalidPort(port=port)
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortUnavailable(host=host, port=port, purpose=purpose, setting=setting) from None
 
 
 def prepare(settings: Settings) -> dict:
@@ -87,6 +110,9 @@ def run_product(host: str | None = None, port: int | None = None) -> None:
     if host or port:
         settings.base_url = f"http://{settings.host}:{settings.port}"
     configure_logging(settings.environment)
+    check_port(settings.host, settings.port, "the web server", "--port or IKKI_PORT")
+    if settings.mqtt_broker == "embedded":
+        check_port(settings.mqtt_host, settings.mqtt_port, "the embedded MQTT broker", "IKKI_MQTT_PORT")
 
     demo = prepare(settings)
     product = Product(settings)
