@@ -4,6 +4,8 @@ sticker run DIR --config sticker.json   # supervise a board in the foreground
 sticker close DIR                       # from another shell: envelope closed (dark)
 sticker open DIR                        # envelope opened (light): the sticker cries
 sticker state DIR                       # firmware state and supervisor status
+sticker battery DIR 3300                # battery voltage in mV, to try a low battery
+sticker wifi DIR off                    # Wi-Fi access point off, to try a network outage
 """
 
 from __future__ import annotations
@@ -32,6 +34,24 @@ def _existing_board(directory: Path) -> VirtualBoard:
 @click.group()
 def sticker() -> None:
     """Run and control virtual crying-invoice stickers (real firmware, simulated hardware)."""
+
+
+@sticker.command("battery")
+@_DIRECTORY
+@click.argument("millivolts", type=click.IntRange(2500, 4500))
+def battery(directory: Path, millivolts: int) -> None:
+    """Set the battery voltage to MILLIVOLTS (2500 to 4500), to try a low battery."""
+    _existing_board(directory).set_battery(millivolts)
+    click.echo(f"battery {millivolts} mV")
+
+
+@sticker.command("wifi")
+@_DIRECTORY
+@click.argument("switch", type=click.Choice(["on", "off"]))
+def wifi(directory: Path, switch: str) -> None:
+    """Switch the simulated Wi-Fi access point on or off, to try a network outage."""
+    _existing_board(directory).set_wifi(switch == "on")
+    click.echo(f"Wi-Fi {switch}")
 
 
 @sticker.command()

@@ -104,3 +104,21 @@ def test_light_command_sets_level(micropython_available, tmp_path: Path):
     assert result.exit_code == 0
     assert _state(runner, tmp_path / "board")["light"] == 1234
     assert rejected.exit_code == 2
+
+
+def test_battery_and_wifi_commands_set_inputs(micropython_available, tmp_path: Path):
+    from simulator.vboard import VirtualBoard
+
+    VirtualBoard(tmp_path / "board").install()
+    runner = CliRunner()
+
+    battery = runner.invoke(sticker, ["battery", str(tmp_path / "board"), "3300"])
+    wifi = runner.invoke(sticker, ["wifi", str(tmp_path / "board"), "off"])
+    rejected = runner.invoke(sticker, ["battery", str(tmp_path / "board"), "9000"])
+
+    assert battery.exit_code == 0
+    assert wifi.exit_code == 0
+    state = _state(runner, tmp_path / "board")
+    assert state["battery_mv"] == 3300
+    assert state["wifi"] is False
+    assert rejected.exit_code == 2
