@@ -18,6 +18,9 @@ log = structlog.get_logger(__name__)
 password_hasher = PasswordHasher()
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
+# The column sizes of users.name and users.email.
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
 # A freelancer offers work; a client hires for the company it belongs to.
 ROLES = ("freelancer", "client")
 
@@ -43,6 +46,12 @@ def sign_up(session: Session, *, email: str, name: str, password: str, language:
         raise InvalidInput("Invalid e-mail address {email}: write it as name@example.be.", email=email)
     if not name:
         raise InvalidInput("The name is missing: write your name or your company's name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput("The name has {length} characters: shorten it to at most {maximum}.",
+                           length=len(name), maximum=MAX_NAME_LENGTH)
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise InvalidInput("The e-mail address has {length} characters: at most {maximum} are allowed.",
+                           length=len(email), maximum=MAX_EMAIL_LENGTH)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             "The password is too short: use at least {minimum} characters.", minimum=MIN_PASSWORD_LENGTH

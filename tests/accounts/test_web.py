@@ -108,3 +108,15 @@ def test_duplicate_email_is_rejected(client):
     assert response.status_code == 303
     page = client.get("/signup", headers={**HTML, "accept-language": "fr"})
     assert "Un compte existe déjà avec l’adresse e-mail an@example.be" in page.text
+
+
+def test_overlong_name_is_rejected(settings, engine):
+    from backend.accounts.service import sign_up as service_sign_up
+    from backend.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="5000 characters"):
+        with session_scope(engine) as session:
+            service_sign_up(session, email="long@example.be", name="x" * 5000, password="long-enough-secret")
+
+    with session_scope(engine, write_lock=False) as session:
+        assert session.exec(select(User)).all() == []
