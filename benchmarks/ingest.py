@@ -13,6 +13,7 @@ each event exactly once.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -88,7 +89,7 @@ class PlainSubscriber:
 
 
 def publish_all(port: int, devices: list[tuple[str, bytes]], events_per_device: int) -> None:
-    """Each device publishes its signed events at QoS 1 from its own connection."""
+    """Publish every device's signed events at QoS 1, each device on its own connection."""
     clients = []
     for device_id, key in devices:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id)
@@ -102,7 +103,7 @@ def publish_all(port: int, devices: list[tuple[str, bytes]], events_per_device: 
         for client, device_id, key in clients:
             fields = {"v": 1, "dev": device_id, "seq": seq, "type": "heartbeat", "up": seq * 1000,
                       "age": 0, "fw": "bench", "batt_mv": 3900}
-            payload = __import__("json").dumps(sign_event(key, fields), separators=(",", ":"))
+            payload = json.dumps(sign_event(key, fields), separators=(",", ":"))
             infos.append(client.publish(events_topic(device_id), payload, qos=1))
     for info in infos:
         info.wait_for_publish(60)

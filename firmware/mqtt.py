@@ -330,7 +330,7 @@ class MQTTClient:
             self.close()
             raise
         if length != 3 or self._rx[2] == 0x80:
-            raise MQTTError("subscription to %s refused by broker" % topic)
+            raise MQTTError("subscription to %s rejected by the broker" % topic)
 
     def check_messages(self, wait_ms):
         # Read what the broker sends for up to wait_ms. Return True when a

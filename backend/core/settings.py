@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     mqtt_username: str = "ikki-backend"
     mqtt_password: str = MQTT_DEVELOPMENT_PASSWORD
     mqtt_max_payload_bytes: int = 4096
-    # Host and port that stickers connect to; default: mqtt_host and mqtt_port (with Mosquitto the
-    # stickers need a listener of their own, so set a different port there).
+    # Host and port that stickers connect to, by default mqtt_host and mqtt_port. Mosquitto
+    # gives the stickers a listener of their own, so set a different port there.
     mqtt_device_host: str = ""
     mqtt_device_port: int = 0
     # The broker keeps the queued events of a persistent session under this client id while

@@ -23,7 +23,7 @@ def board_directory(settings: Settings, device_id: str) -> Path:
 
 
 def demo_board(settings: Settings, device_id: str) -> VirtualBoard:
-    """A handle on the board's files, usable from any process while the board runs."""
+    """Return a handle on the board's files, usable from any process while the board runs."""
     return VirtualBoard(board_directory(settings, device_id))
 
 

@@ -57,7 +57,7 @@ class RunningProduct:
         return core_db.get_engine(self.settings.database_url)
 
 
-def _prepare_records(settings: Settings, board_dir: Path):
+def _prepare_records(settings: Settings):
     engine = core_db.get_engine(settings.database_url)
     with session_scope(engine) as session:
         owner = sign_up(session, email=FREELANCER_EMAIL, name="Lien Verbeke", password=FREELANCER_PASSWORD)
@@ -90,7 +90,7 @@ def product(request, data_dir: Path, monkeypatch, tmp_path: Path) -> Iterator[Ru
         mqtt_ingest_client_id=f"ikki-ingestion-{request.param}",
     )
     install_settings(monkeypatch, settings)
-    owner_id, invoice_id, letter_id, device_id, key = _prepare_records(settings, tmp_path)
+    owner_id, invoice_id, letter_id, device_id, key = _prepare_records(settings)
 
     parts: list = []
     smtp.start()
