@@ -209,12 +209,18 @@ class VirtualBoard:
         firmware_dir: Path = FIRMWARE_DIR,
         pinmap: str | None = None,
         heap_size: str = DEFAULT_HEAP_SIZE,
+        wake_poll_s: float = _POLL_S,
     ) -> None:
         self.directory = Path(directory).resolve()
         self.config = config
         self.firmware_dir = firmware_dir
         self.pinmap = pinmap or (config or {}).get("board") or DEFAULT_PINMAP
         self.heap_size = heap_size
+        # While the chip sleeps, the supervisor looks at the wake pin this
+        # often; controls from this process wake it at once. Controls from
+        # other processes (the CLI) are seen only by this polling.
+        self.wake_poll_s = wake_poll_s
+        self._inputs_changed = threading.Event()
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._interrupt = threading.Event()
@@ -223,6 +229,7 @@ class VirtualBoard:
         self._power_off_s = 0.0
         self._boots = 0
         self._inputs_cache: tuple[int, dict[str, Any]] | None = None
+        self._hardware_cache: tuple[int, dict[str, Any]] | None = None
 
     # Files
 
@@ -314,6 +321,10 @@ class VirtualBoard:
         inputs = self._read_json("inputs.json", {})
         inputs.update(changes)
         self._write_json("inputs.json", inputs)
+        with _running_lock:
+            supervisor = _running.get(self.directory)
+        if supervisor is not None:
+            supervisor._inputs_changed.set()
 
     def set_light(self, level: int) -> None:
         """Set the light on the sensor as an ADC level, 0 (dark) to 65535."""
@@ -356,9 +367,19 @@ class VirtualBoard:
             self._inputs_cache = (stamp, self._read_json("inputs.json", {}))
         return self._inputs_cache[1]
 
+    def _hardware(self) -> dict[str, Any]:
+        path = self._file("hardware.json")
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return {}
+        if self._hardware_cache is None or self._hardware_cache[0] != stamp:
+            self._hardware_cache = (stamp, self._read_json("hardware.json", {}))
+        return self._hardware_cache[1]
+
     def pin_level(self, gpio: int) -> int:
         """Return the level of an input pin while the chip sleeps (0 when unconnected)."""
-        hardware = self._read_json("hardware.json", {})
+        hardware = self._hardware()
         if hardware.get("pins", {}).get("light_wake") == gpio:
             return (
                 1 if int(self.inputs().get("light", 0)) >= hardware["comparator_threshold"] else 0
@@ -513,6 +534,7 @@ class VirtualBoard:
         self._request_done.clear()
         self._request = request
         self._interrupt.set()
+        self._inputs_changed.set()
         if not self._request_done.wait(_STOP_TIMEOUT_S):
             raise VirtualBoardError(
                 f"virtual board {self.directory} did not handle {request} within {_STOP_TIMEOUT_S} s"
@@ -694,7 +716,13 @@ class VirtualBoard:
                 levels = [self.pin_level(pin) for pin in ext1["pins"]]
                 if (ext1["level"] and any(levels)) or (not ext1["level"] and not any(levels)):
                     return EXT1_WAKE
-            if timer_ms and (time.time() - asleep_since) * 1000 >= timer_ms:
-                return TIMER_WAKE
-            if self._interrupt.wait(_POLL_S):
+            wait_s = self.wake_poll_s
+            if timer_ms:
+                left_s = timer_ms / 1000 - (time.time() - asleep_since)
+                if left_s <= 0:
+                    return TIMER_WAKE
+                wait_s = min(wait_s, left_s)
+            self._inputs_changed.wait(wait_s)
+            self._inputs_changed.clear()
+            if self._interrupt.is_set():
                 return None
