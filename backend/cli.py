@@ -72,10 +72,12 @@ def _mount_groups() -> None:
     from backend.marketplace.seed import seed_command
     from provisioning.cli import station
     from simulator.cli import sticker
+    from simulator.fleet_cli import fleet
 
     main.add_command(invoice)
     main.add_command(collection)
     main.add_command(sticker)
+    main.add_command(fleet)
     main.add_command(mqtt)
     main.add_command(stickers_admin)
     main.add_command(station)

@@ -413,6 +413,7 @@ class Ingestion:
             log.error("ingestion.subscribe_refused", reasons=[str(code) for code in reason_codes])
             return
         self._retry_delay = 1.0
+        log.info("ingestion.subscribed", topic=events_subscription(self.settings))
         self._subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
