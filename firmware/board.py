@@ -1,5 +1,6 @@
 # The only module that touches hardware: light sensor, I2S audio and its
-# amplifier, battery, deep sleep and wake-up, RTC memory and the network.
+# amplifier, battery, deep sleep and wake-up, RTC memory, the network and the
+# LTE-M modem's UART and PWRKEY.
 # On the virtual board, machine, network and esp32 are simulated modules with
 # the same interface, so the application files run unchanged.
 import json
@@ -52,6 +53,8 @@ class Board:
             machine.Pin(pins.BATTERY_ADC_PIN), atten=machine.ADC.ATTN_11DB
         )
         self._amp = machine.Pin(pins.AMP_ENABLE_PIN, machine.Pin.OUT, value=0)
+        # Released at every boot, so that the modem's power key is never held.
+        self._modem_pwrkey = machine.Pin(pins.MODEM_PWRKEY_PIN, machine.Pin.OUT, value=0)
         self._i2s = None
         self._wlan = None
         self._rtc = machine.RTC()
@@ -216,6 +219,16 @@ class Board:
             tx=pins.MODEM_TX_PIN,
             rx=pins.MODEM_RX_PIN,
         )
+
+    def modem_power_key(self, duration_ms):
+        # Hold the modem's PWRKEY down for duration_ms, then release it. The
+        # modem switches on or off depending on its state and the press length
+        # (modem.py has the times). Blocks for duration_ms.
+        self._modem_pwrkey.value(1)
+        try:
+            time.sleep_ms(duration_ms)
+        finally:
+            self._modem_pwrkey.value(0)
 
     def signal_dbm(self):
         # Received signal strength of the current Wi-Fi connection in dBm,

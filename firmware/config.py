@@ -32,10 +32,14 @@ DEFAULTS = {
     "low_battery_mv": 3450,
     # "wifi", or "lte" for the SIM7080G LTE-M modem on the pin map's UART.
     "uplink": "wifi",
+    # "session": stay connected while awake. "one_shot": connect, deliver the
+    # whole journal, disconnect and switch the uplink off at once.
+    "uplink_mode": "session",
 }
 
 AFTER_CRY_CHOICES = ("rearm", "finish")
 UPLINK_CHOICES = ("wifi", "lte")
+UPLINK_MODE_CHOICES = ("session", "one_shot")
 
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 _HEX_CHARS = "0123456789abcdefABCDEF"
@@ -135,6 +139,12 @@ class Config:
         if self.uplink not in UPLINK_CHOICES:
             raise ConfigError(
                 "uplink must be one of %s, got %r" % (", ".join(UPLINK_CHOICES), self.uplink)
+            )
+        self.uplink_mode = merged["uplink_mode"]
+        if self.uplink_mode not in UPLINK_MODE_CHOICES:
+            raise ConfigError(
+                "uplink_mode must be one of %s, got %r"
+                % (", ".join(UPLINK_MODE_CHOICES), self.uplink_mode)
             )
         # Version of the last configuration received from the backend, 0 for none.
         self.config_version = merged.get("cfg_v", 0)

@@ -21,6 +21,7 @@ DOWNLINK_KEYS = (
     "after_cry",
     "low_battery_mv",
     "uplink",
+    "uplink_mode",
 )
 VERSION_KEY = "cfg_v"
 _TEMPORARY = "config.tmp"

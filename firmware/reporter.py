@@ -4,6 +4,11 @@
 # retry_max. The failure count is kept in RTC memory, so the backoff goes on
 # growing across deep sleeps.
 #
+# Uplink modes: in "session" the connection stays open while the sticker is
+# awake and closes before deep sleep. In "one_shot" it closes, and the uplink
+# (Wi-Fi or the modem) is switched off, as soon as the journal is empty. A
+# failed connection or publish always switches the modem off.
+#
 # step() does at most one bounded piece of work, so the crying loop and the
 # light sensor keep running between two calls.
 import gc
@@ -55,6 +60,7 @@ class Reporter:
         # Called with the payload of a configuration received from the backend.
         self.on_config = None
         self._lte = config.uplink == "lte"
+        self._one_shot = config.uplink_mode == "one_shot"
         # Exceptions of a failed network step: the modem's too over LTE-M.
         # tuple() of a list, so mypy types it as a tuple of any length.
         self._network_errors = tuple([OSError, MQTTError])  # noqa: C409
@@ -69,6 +75,9 @@ class Reporter:
         # it once by its sequence number.
         self._inflight = None
         self.delivered = 0
+        # Uptime when the current connection opened, and its deliveries.
+        self._session_started_ms = 0
+        self._session_delivered = 0
 
     def _make_client(self, board, config):
         # The MQTT client of the configured uplink: the modem's own, or ours
@@ -79,7 +88,16 @@ class Reporter:
             from modem import SIM7080, ModemClient, ModemError
 
             self._network_errors = tuple([OSError, MQTTError, ModemError])  # noqa: C409
-            modem = SIM7080(board.modem_uart(), _SOCKET_TIMEOUT_MS)
+            # RTC memory keeps the modem's power state across deep sleeps and
+            # watchdog resets ("mdm": 1 on, 0 off); without it, AT probes tell.
+            known = board.retained.get("mdm")
+            modem = SIM7080(
+                board.modem_uart(),
+                _SOCKET_TIMEOUT_MS,
+                board.modem_power_key,
+                None if known is None else bool(known),
+            )
+            modem.on_power = self._modem_power_changed
             return ModemClient(
                 modem, config.device_id, config.device_id, password, _KEEPALIVE_S, _LTE_REGISTER_MS
             )
@@ -90,6 +108,18 @@ class Reporter:
             keepalive_s=_KEEPALIVE_S,
             timeout_ms=_SOCKET_TIMEOUT_MS,
         )
+
+    def _modem_power_changed(self, powered):
+        retained = self._board.retained
+        if powered is None:
+            retained.pop("mdm", None)
+        else:
+            retained["mdm"] = 1 if powered else 0
+        self._board.save_retained()
+
+    @property
+    def connected(self):
+        return self._client.connected
 
     @property
     def pending(self):
@@ -156,7 +186,10 @@ class Reporter:
         self.take_config()
         now = self._board.uptime_ms()
         if not len(self._journal):
-            self._keep_alive()
+            if self._one_shot:
+                self._end_one_shot()
+            else:
+                self._keep_alive()
             return False
         if now < self._next_attempt_ms:
             return False
@@ -173,13 +206,16 @@ class Reporter:
             if not self._client.connected:
                 self._connect()
             stage = "publish"
-            return self._publish_oldest()
+            delivered = self._publish_oldest()
         except ReportError as error:
             self._fail(now, stage, error)
             return False
         except self._network_errors as error:
             self._fail(now, stage, error)
             return False
+        if self._one_shot and not len(self._journal):
+            self._end_one_shot()
+        return delivered
 
     def _wifi_ready(self, now):
         if self._board.wifi_connected():
@@ -206,6 +242,8 @@ class Reporter:
         else:
             sock = self._board.tcp_connect(config.mqtt_host, config.mqtt_port, client.timeout_ms)
             client.connect(sock)
+        self._session_started_ms = self._board.uptime_ms()
+        self._session_delivered = 0
         self._client.publish(self._status_topic, b"online", qos=0, retain=True)
         try:
             self._client.subscribe(self._config_topic)
@@ -257,6 +295,7 @@ class Reporter:
 
         self._journal.remove(record["seq"])
         self.delivered += 1
+        self._session_delivered += 1
         if self.failures:
             self._board.retained["fails"] = 0
             self._board.save_retained()
@@ -271,7 +310,11 @@ class Reporter:
         return True
 
     def _fail(self, now, stage, error):
+        # The client's close() switches the modem off; Wi-Fi stays associated
+        # for the retry, except in one-shot mode.
         self._client.close()
+        if self._one_shot and not self._lte:
+            self._uplink_off()
         failures = self.failures + 1
         self._board.retained["fails"] = failures
         self._board.save_retained()
@@ -295,19 +338,57 @@ class Reporter:
             log.warning("mqtt.ping_failed", error=repr(error))
             self._client.close()
 
+    def _end_one_shot(self):
+        # One-shot mode with an empty journal: close the connection and switch
+        # the uplink off. An event that a configuration received meanwhile
+        # adds goes out on this connection first.
+        if not self._client.connected:
+            return
+        if not self._read_last_messages() or len(self._journal):
+            return
+        self._disconnect()
+        self._uplink_off()
+
+    def _read_last_messages(self):
+        # Hand a configuration that arrived to on_config. Return False when
+        # the connection failed meanwhile.
+        try:
+            # The retained configuration follows the SUBACK at once; it is
+            # usually read already, while waiting for a PUBACK.
+            self._client.check_messages(_LAST_MESSAGE_WAIT_MS)
+        except self._network_errors as error:
+            log.warning("mqtt.read_failed", error=repr(error))
+            self._client.close()
+            return False
+        self.take_config()
+        return True
+
+    def _disconnect(self):
+        # Mark the sticker asleep and disconnect cleanly, so that the broker
+        # drops the last will.
+        try:
+            self._client.publish(self._status_topic, b"asleep", qos=0, retain=True)
+            self._client.disconnect()
+        except self._network_errors as error:
+            log.warning("mqtt.disconnect_failed", error=repr(error))
+            self._client.close()
+        log.info(
+            "report.session_closed",
+            mode="one_shot" if self._one_shot else "session",
+            delivered=self._session_delivered,
+            open_ms=self._board.uptime_ms() - self._session_started_ms,
+        )
+
+    def _uplink_off(self):
+        if self._lte:
+            self._client.power_off()
+        else:
+            self._board.wifi_stop()
+            self._wifi_started_ms = None
+
     def shutdown(self):
-        # Before deep sleep: mark the sticker asleep, disconnect cleanly (so
-        # the broker drops the last will) and switch Wi-Fi off.
-        if self._client.connected:
-            try:
-                # The retained configuration follows the SUBACK at once; it
-                # is usually read already, while waiting for a PUBACK.
-                self._client.check_messages(_LAST_MESSAGE_WAIT_MS)
-                self.take_config()
-                self._client.publish(self._status_topic, b"asleep", qos=0, retain=True)
-                self._client.disconnect()
-            except self._network_errors as error:
-                log.warning("mqtt.disconnect_failed", error=repr(error))
-                self._client.close()
-        self._board.wifi_stop()
-        self._wifi_started_ms = None
+        # Before deep sleep: mark the sticker asleep, disconnect cleanly and
+        # switch the uplink off.
+        if self._client.connected and self._read_last_messages():
+            self._disconnect()
+        self._uplink_off()

@@ -40,6 +40,7 @@ FIELD_RULES: dict[str, tuple[int, int] | tuple[str, ...]] = {
     "low_battery_mv": (0, 5000),
     "after_cry": ("rearm", "finish"),
     "uplink": ("wifi", "lte"),
+    "uplink_mode": ("session", "one_shot"),
 }
 PUBLISH_TIMEOUT_S = 10.0
 

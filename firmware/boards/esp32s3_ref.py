@@ -23,3 +23,7 @@ AMP_ENABLE_PIN = const(8)
 MODEM_UART_ID = const(1)
 MODEM_TX_PIN = const(17)
 MODEM_RX_PIN = const(18)
+# The modem's PWRKEY through an NPN transistor: high pulls PWRKEY low (the key
+# is pressed), low releases it. The base pull-down keeps the key released
+# while the chip sleeps and its pins float.
+MODEM_PWRKEY_PIN = const(16)

@@ -65,6 +65,7 @@ def test_payload_is_signed_and_versioned():
         (1, {"volume": 101}, "volume must be an integer from 0 to 100"),
         (1, {"cry_max_s": 0.5}, "cry_max_s must be an integer from 1 to 600"),
         (1, {"uplink": "5g"}, "uplink must be one of wifi, lte"),
+        (1, {"uplink_mode": "burst"}, "uplink_mode must be one of session, one_shot"),
         (1, {"mqtt_host": "evil.example"}, "unknown key 'mqtt_host'"),
         (1, {}, "at least one key"),
         (0, {"volume": 10}, "the version must be an integer from 1"),
@@ -76,20 +77,24 @@ def test_invalid_configuration_is_refused(version, values, message):
 
 
 def test_firmware_applies_newer_and_rejects_invalid(tmp_path: Path):
-    first = config_payload(KEY, 1, {"arm_delay_s": 5, "volume": 40, "after_cry": "finish"})
+    first = config_payload(KEY, 1, {"arm_delay_s": 5, "volume": 40, "after_cry": "finish",
+                                    "uplink_mode": "one_shot"})
     wrong_key = config_payload(bytes(32), 2, {"volume": 90})
     invalid = _crafted(KEY, {"cfg_v": 3, "uplink": "5g"})
     unknown = _crafted(KEY, {"cfg_v": 4, "mqtt_host": "evil.example"})
+    invalid_mode = _crafted(KEY, {"cfg_v": 5, "uplink_mode": "burst"})
 
-    results = _apply_on_firmware(tmp_path, [first, first, wrong_key, invalid, unknown])
+    results = _apply_on_firmware(tmp_path, [first, first, wrong_key, invalid, unknown, invalid_mode])
 
-    applied, again, bad_signature, rejected, unknown_key = results
+    applied, again, bad_signature, rejected, unknown_key, rejected_mode = results
     assert applied[:3] == ["applied", 1, None]
-    assert applied[3] == {**BASE_CONFIG, "arm_delay_s": 5, "volume": 40, "after_cry": "finish", "cfg_v": 1}
+    assert applied[3] == {**BASE_CONFIG, "arm_delay_s": 5, "volume": 40, "after_cry": "finish",
+                          "uplink_mode": "one_shot", "cfg_v": 1}
     assert again[:3] == ["unchanged", 1, None]
     assert bad_signature[:3] == ["rejected", 2, "bad signature"]
     assert rejected[:3] == ["rejected", 3, "uplink must be one of wifi, lte, got '5g'"]
     assert unknown_key[:3] == ["rejected", 4, "unknown key mqtt_host"]
+    assert rejected_mode[:3] == ["rejected", 5, "uplink_mode must be one of session, one_shot, got 'burst'"]
     # A rejected configuration leaves the applied one in place.
-    for result in (bad_signature, rejected, unknown_key):
+    for result in (bad_signature, rejected, unknown_key, rejected_mode):
         assert result[3] == applied[3]

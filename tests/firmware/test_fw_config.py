@@ -27,7 +27,8 @@ try:
     else:
         print(json.dumps({"result": "ok", "device_id": loaded.device_id, "key": len(loaded.key),
                           "arm_delay_ms": loaded.arm_delay_ms, "cry_stop_dark_ms": loaded.cry_stop_dark_ms,
-                          "debounce_ms": loaded.debounce_ms, "volume": loaded.volume, "port": loaded.mqtt_port}))
+                          "debounce_ms": loaded.debounce_ms, "volume": loaded.volume, "port": loaded.mqtt_port,
+                          "uplink_mode": loaded.uplink_mode}))
 except config.ConfigError as error:
     print(json.dumps({"result": "invalid", "error": str(error)}))
 """
@@ -57,7 +58,15 @@ def test_valid_config_gets_defaults(run_firmware_script, tmp_path: Path):
         "debounce_ms": 200,
         "volume": 80,
         "port": 8883,
+        "uplink_mode": "session",
     }
+
+
+def test_one_shot_uplink_mode_is_accepted(run_firmware_script, tmp_path: Path):
+    loaded = _load(run_firmware_script, tmp_path, json.dumps({**VALID, "uplink_mode": "one_shot"}))
+
+    assert loaded["result"] == "ok"
+    assert loaded["uplink_mode"] == "one_shot"
 
 
 @pytest.mark.parametrize(
@@ -79,6 +88,12 @@ def test_valid_config_gets_defaults(run_firmware_script, tmp_path: Path):
             "light_hysteresis must be an integer from 0 to 12000, got 20000",
         ),
         ({"retry_min_s": 10, "retry_max_s": 5}, "retry_max_s must not be smaller than retry_min_s"),
+        (
+            {"uplink_mode": "burst"},
+            "uplink_mode must be one of session, one_shot, got 'burst'",
+        ),
+        ({"uplink_mode": "ONE_SHOT"}, "uplink_mode must be one of session, one_shot, got 'ONE_SHOT'"),
+        ({"uplink_mode": 1}, "uplink_mode must be one of session, one_shot, got 1"),
     ],
 )
 def test_invalid_values_are_rejected(
