@@ -101,7 +101,7 @@ def test_a_scenario_file_that_is_not_toml_is_refused(tmp_path: Path):
 def test_the_shipped_scenario_loads():
     scenario = load_scenario(REPO_ROOT / "simulator" / "scenarios" / "office-fortnight.toml")
     assert scenario.stickers == 1000
-    assert scenario.heartbeat_s == pytest.approx(168.0)
+    assert scenario.heartbeat_s == pytest.approx(336.0)
 
 
 def test_the_plan_follows_the_calendar_and_the_seed():
