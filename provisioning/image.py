@@ -146,11 +146,15 @@ def application_files(firmware_dir: Path = FIRMWARE_DIR, cache_dir: Path | None 
     return dict(sorted(files.items()))
 
 
-def build_vfs_image(files: dict[str, bytes], config: dict[str, Any]) -> bytes:
-    """Pack the application files and the device's config.json into a littlefs v2 partition image."""
+def build_vfs_image(files: dict[str, bytes], config: dict[str, Any] | None) -> bytes:
+    """Pack the application files and the device's config.json into a littlefs v2 partition image.
+
+    With config None the image has no config.json: an unprovisioned device.
+    """
     filesystem = LittleFS(block_size=VFS_BLOCK_SIZE, block_count=VFS_SIZE // VFS_BLOCK_SIZE)
     everything = dict(files)
-    everything["config.json"] = json.dumps(config, indent=1, sort_keys=True).encode()
+    if config is not None:
+        everything["config.json"] = json.dumps(config, indent=1, sort_keys=True).encode()
     for name in sorted(everything):
         parts = name.split("/")
         for depth in range(1, len(parts)):

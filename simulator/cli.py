@@ -3,9 +3,13 @@
 sticker run DIR --config sticker.json   # supervise a board in the foreground
 sticker close DIR                       # from another shell: envelope closed (dark)
 sticker open DIR                        # envelope opened (light): the sticker cries
-sticker state DIR                       # firmware state and supervisor status
+sticker state DIR                       # firmware state, supervisor status, faults
 sticker battery DIR 3300                # battery voltage in mV, to try a low battery
 sticker wifi DIR off                    # Wi-Fi access point off, to try a network outage
+sticker power-cut DIR --off 2           # the interpreter is killed; on again 2 s later
+sticker broker DIR down --for 300       # connections to the broker refused for 300 s
+sticker modem DIR error                 # the simulated LTE-M modem replies ERROR
+sticker flash DIR full                  # littlefs filled at the next boot (flash mode image)
 """
 
 from __future__ import annotations
@@ -17,9 +21,20 @@ from pathlib import Path
 
 import click
 
+from simulator.faults import BROKER_MODES, MODEM_FAULTS, describe_faults
+from simulator.modem import SimulatedModem
 from simulator.upython import MicroPythonMissing
-from simulator.vboard import LIGHT_CLOSED, LIGHT_OPEN, VirtualBoard, VirtualBoardError
+from simulator.vboard import (
+    FLASH_MODES,
+    LIGHT_CLOSED,
+    LIGHT_OPEN,
+    VirtualBoard,
+    VirtualBoardError,
+)
 
+# Blocks left free by `flash full`: little enough that the journal soon meets
+# ENOSPC, enough for littlefs to still commit a small file.
+_FREE_BLOCKS = 2
 _DIRECTORY = click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 
 
@@ -39,10 +54,24 @@ def sticker() -> None:
 @sticker.command("battery")
 @_DIRECTORY
 @click.argument("millivolts", type=click.IntRange(2500, 4500))
-def battery(directory: Path, millivolts: int) -> None:
-    """Set the battery voltage to MILLIVOLTS (2500 to 4500), to try a low battery."""
-    _existing_board(directory).set_battery(millivolts)
-    click.echo(f"battery {millivolts} mV")
+@click.option(
+    "--speaker-sag",
+    "sag_mv",
+    type=click.IntRange(0, 1500),
+    help="How far the cell's voltage drops while the speaker plays, in mV (0 to 1500); "
+    "default: as set before (0 for a new board).",
+)
+def battery(directory: Path, millivolts: int, sag_mv: int | None) -> None:
+    """Set the battery voltage to MILLIVOLTS (2500 to 4500), to try a low battery.
+
+    With --speaker-sag the voltage also drops under the speaker's load, so a
+    cell that looks good at rest can be low while the sticker cries.
+    """
+    _existing_board(directory).set_battery(millivolts, speaker_sag_mv=sag_mv)
+    if sag_mv:
+        click.echo(f"battery {millivolts} mV, {millivolts - sag_mv} mV while the speaker plays")
+    else:
+        click.echo(f"battery {millivolts} mV")
 
 
 @sticker.command("wifi")
@@ -68,10 +97,29 @@ def wifi(directory: Path, switch: str) -> None:
     type=click.Choice(["open", "closed"]),
     help="Envelope state at power-on; default: as the board was left (open for a new board).",
 )
-def run(directory: Path, config_path: Path | None, envelope: str | None) -> None:
+@click.option(
+    "--flash",
+    type=click.Choice(FLASH_MODES),
+    help="Where the board keeps its flash: a directory (flash/) or a littlefs image "
+    "(flash.img) that MicroPython mounts; default: as installed (directory for a new board).",
+)
+@click.option(
+    "--modem/--no-modem",
+    default=None,
+    help="Run a simulated LTE-M modem on the board's UART; default: when the config's "
+    'uplink is "lte".',
+)
+def run(
+    directory: Path,
+    config_path: Path | None,
+    envelope: str | None,
+    flash: str | None,
+    modem: bool | None,
+) -> None:
     """Install the firmware in DIRECTORY and run the board until Ctrl-C.
 
-    Prints the firmware console as it runs.
+    Prints the firmware console as it runs. Other shells control the board
+    with the other `sticker` commands, faults included.
     """
     config = None
     if config_path is not None:
@@ -79,9 +127,15 @@ def run(directory: Path, config_path: Path | None, envelope: str | None) -> None
             config = json.loads(config_path.read_text())
         except ValueError as error:
             raise click.ClickException(f"invalid JSON in {config_path}: {error}") from error
-    board = VirtualBoard(directory, config)
+    board = VirtualBoard(directory, config, flash=flash)
+    simulated_modem = None
     try:
         board.install()
+        if modem is None:
+            modem = board.firmware_settings().get("uplink") == "lte"
+        if modem:
+            simulated_modem = SimulatedModem().start()
+            board.attach_simulated_modem(simulated_modem)
         if envelope == "open":
             board.open_envelope()
         elif envelope == "closed":
@@ -89,9 +143,13 @@ def run(directory: Path, config_path: Path | None, envelope: str | None) -> None
         offset = board.console_size()
         board.start()
     except (VirtualBoardError, MicroPythonMissing) as error:
+        if simulated_modem is not None:
+            simulated_modem.stop()
         raise click.ClickException(str(error)) from error
 
     click.echo(f"virtual sticker running in {board.directory}; Ctrl-C to stop")
+    if simulated_modem is not None:
+        click.echo(f"simulated LTE-M modem on 127.0.0.1:{simulated_modem.port}")
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         while board.running:
@@ -101,6 +159,8 @@ def run(directory: Path, config_path: Path | None, envelope: str | None) -> None
         click.echo("stopping")
     finally:
         board.stop()
+        if simulated_modem is not None:
+            simulated_modem.stop()
         _echo_console(board, offset)
 
 
@@ -152,7 +212,7 @@ def light(directory: Path, level: int) -> None:
 @_DIRECTORY
 @click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
 def state(directory: Path, as_json: bool) -> None:
-    """Print the firmware state and the supervisor's status."""
+    """Print the firmware state, the supervisor's status and the faults in force."""
     current = _existing_board(directory).state()
     if as_json:
         click.echo(json.dumps(current))
@@ -162,3 +222,128 @@ def state(directory: Path, as_json: bool) -> None:
         f"power {current['power']}, process {current['process']}, boots {current['boots']}, "
         f"light {current['light']}, battery {current['battery_mv']} mV, wifi {'up' if current['wifi'] else 'down'}"
     )
+    if current["off_until"] is not None:
+        left_s = max(0.0, current["off_until"] - time.time())
+        click.echo(f"power cut: on again in {left_s:.1f} s")
+    click.echo(f"flash {current['flash']}, faults: {describe_faults(current['faults'])}")
+
+
+# Faults
+
+
+@sticker.command("power-cut")
+@_DIRECTORY
+@click.option(
+    "--off",
+    "off_s",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="How long the board stays without power, in seconds.",
+)
+def power_cut(directory: Path, off_s: float) -> None:
+    """Cut the power of the running board at once, then power it on again.
+
+    The supervisor (`sticker run`) kills the interpreter wherever the firmware
+    is: RTC memory is lost, the flash keeps what was written.
+    """
+    try:
+        _existing_board(directory).request_power_cut(off_s)
+    except VirtualBoardError as error:
+        raise click.ClickException(str(error)) from error
+    if off_s:
+        click.echo(f"power cut: off for {off_s:g} s, then on again (RTC memory lost, flash kept)")
+    else:
+        click.echo("power cut: on again at once (RTC memory lost, flash kept)")
+
+
+@sticker.command("broker")
+@_DIRECTORY
+@click.argument("switch", type=click.Choice(["down", "up"]))
+@click.option(
+    "--for",
+    "for_s",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Length of the outage in seconds; without it the broker stays down until "
+    "`sticker broker DIR up`.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(BROKER_MODES),
+    default="refuse",
+    show_default=True,
+    help="refuse: connections are refused and open ones reset, as when the broker is "
+    "stopped; drop: packets are lost, so connections and reads time out.",
+)
+def broker(directory: Path, switch: str, for_s: float | None, mode: str) -> None:
+    """Make the broker unreachable from the board (down) or reachable again (up).
+
+    The board's simulated network applies it to the mqtt_host and mqtt_port
+    of its config.json; other connections pass.
+    """
+    board = _existing_board(directory)
+    if switch == "up":
+        if for_s is not None:
+            raise click.UsageError("--for applies to `broker DIR down` only")
+        board.set_broker_up()
+        click.echo("broker reachable again")
+        return
+    try:
+        fault = board.set_broker_down(for_s, mode)
+    except VirtualBoardError as error:
+        raise click.ClickException(str(error)) from error
+    effect = "connections refused" if mode == "refuse" else "packets dropped"
+    length = f"for {for_s:g} s" if for_s is not None else f"until `sticker broker {directory} up`"
+    click.echo(f"broker {fault['host']}:{fault['port']} down {length}: {effect}")
+
+
+@sticker.command("modem")
+@_DIRECTORY
+@click.argument("fault", type=click.Choice([*MODEM_FAULTS, "ok"]))
+def modem_fault(directory: Path, fault: str) -> None:
+    """Put the simulated LTE-M modem into a fault, or back to normal (ok).
+
+    unregistered: no network registration; error: ERROR to every AT command;
+    silent: no reply at all. The modem is the one `sticker run` starts for a
+    config with uplink "lte" (or --modem).
+    """
+    board = _existing_board(directory)
+    board.set_modem_fault(None if fault == "ok" else fault)
+    click.echo("modem fault cleared" if fault == "ok" else f"modem fault: {fault}")
+    if not board.has_modem():
+        click.echo(
+            f"note: no modem is wired to {directory} yet; the fault applies once "
+            "`sticker run` starts one (uplink lte or --modem)"
+        )
+
+
+@sticker.command("flash")
+@_DIRECTORY
+@click.argument("switch", type=click.Choice(["full", "free"]))
+@click.option(
+    "--free-blocks",
+    type=click.IntRange(min=0),
+    help=f"With full: how many 4096-byte littlefs blocks stay free (default {_FREE_BLOCKS}).",
+)
+def flash_fault(directory: Path, switch: str, free_blocks: int | None) -> None:
+    """Fill the board's littlefs flash (full) or give the space back (free).
+
+    Takes effect at the next boot (wake-up, reset or power-on): before the
+    firmware starts, the boot fills the file system with a filler file, or
+    removes it. Needs a board run with --flash image.
+    """
+    if switch == "free" and free_blocks is not None:
+        raise click.UsageError("--free-blocks applies to `flash DIR full` only")
+    if free_blocks is None:
+        free_blocks = _FREE_BLOCKS
+    board = _existing_board(directory)
+    try:
+        board.set_flash_full(free_blocks if switch == "full" else None)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--free-blocks'") from error
+    except VirtualBoardError as error:
+        raise click.ClickException(str(error)) from error
+    if switch == "full":
+        click.echo(f"flash full from the next boot: {free_blocks} blocks stay free")
+    else:
+        click.echo("flash freed at the next boot: the filler file is removed")

@@ -12,7 +12,9 @@
 #                 forwards the byte, which clears the line being typed
 #
 # Environment: IKKI_REPL_MODE ("friendly" or "raw") and IKKI_REPL_RUN_MAIN
-# ("1": run main.py first, as after a reset). The process ends with
+# ("1": run main.py first, as after a reset). With VBOARD_FLASH_IMAGE set,
+# the board's littlefs partition is mounted first and becomes the working
+# directory (simulator/hardware/_flash.py). The process ends with
 # EXIT_SOFT_RESET_RAW or EXIT_SOFT_RESET_FRIENDLY for a soft reset; the
 # supervisor starts it again in that mode.
 import io
@@ -27,6 +29,10 @@ BANNER = b"MicroPython (unix port) on Ikki virtual board with ESP32S3\r\nType \"
 # The script's own folder comes first on sys.path; the board's flash (the
 # working directory) takes its place, as on the device.
 sys.path[0] = ""
+if os.getenv("VBOARD_FLASH_IMAGE"):
+    import _flash
+
+    _flash.mount()
 
 _stdin = sys.stdin.buffer
 _stdout = sys.stdout.buffer
@@ -57,7 +63,7 @@ def read_byte():
 def execute(code, scope):
     # Run code as the raw REPL does: output, 0x04, error text, 0x04.
     try:
-        exec(code, scope)
+        exec(code, scope)  # noqa: S102 - a REPL runs the code the host sends
         write(b"\x04\x04")
     except SystemExit:
         raise
@@ -159,7 +165,7 @@ def run_line(source, scope):
         try:
             value = eval(source, scope)
         except SyntaxError:
-            exec(source, scope)
+            exec(source, scope)  # noqa: S102 - a REPL runs the code the host sends
             return
         if value is not None:
             write(repr(value).replace("\n", "\r\n").encode() + b"\r\n")
@@ -181,8 +187,10 @@ def run_main():
         os.stat("main.py")
     except OSError:
         return
+    with open("main.py") as stream:
+        source = stream.read()
     try:
-        exec(open("main.py").read(), {"__name__": "__main__"})
+        exec(source, {"__name__": "__main__"})  # noqa: S102 - the firmware's own main.py
     except SystemExit:
         raise
     except BaseException as error:  # noqa: BLE001 - a crash of main.py ends at the REPL, as on the device

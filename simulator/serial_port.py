@@ -4,8 +4,8 @@ pyserial run unchanged against it.
 
 Files in the board directory, next to those of simulator/vboard.py:
 
-    flash.bin       the 4 MiB flash chip, as esptool wrote it
-    flash.json      which flash image was last unpacked into flash/
+    flash.bin       the 4 MiB flash chip, as esptool wrote it; the littlefs
+                    partition in it is the file system of the REPL and firmware
     faults.json     failures to inject, e.g. ["flash_write"], ["repl_silent"]
     serial.json     the pty path and the supervisor's process id
     tty             a symbolic link to the pty
@@ -25,10 +25,11 @@ lines to pulse the chip's EN and GPIO0 pins:
   interrupts main.py, so mpremote reaches the REPL.
 
 At boot the firmware needs a MicroPython image (first byte 0xE9) at 0x0.
-The virtual board cannot mount littlefs itself, so the littlefs partition is
-unpacked with littlefs-python into flash/ at the first boot after each
-esptool write; from then on flash/ is the file system the firmware and the
-REPL change.
+Then MicroPython mounts the littlefs partition of flash.bin itself
+(vfs.VfsLfs2 on simulator/hardware/blockdev.py, at /flash, see
+simulator/hardware/_flash.py), so the REPL, mpremote and the firmware read
+and write the partition that esptool wrote. A partition that does not mount
+is formatted, as the ESP32 port does.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ import json
 import os
 import pty
 import select
-import shutil
 import signal
 import subprocess
 import threading
@@ -51,8 +51,9 @@ from typing import Any, Self
 
 import structlog
 
-from provisioning.layout import ESP_IMAGE_MAGIC, VFS_BLOCK_SIZE, VFS_OFFSET, VFS_SIZE
+from provisioning.layout import ESP_IMAGE_MAGIC, VFS_OFFSET, VFS_SIZE
 from simulator.bootloader import RomLoader, SlipDecoder
+from simulator.flash import FlashImage, FlashImageError
 from simulator.upython import micropython_command
 from simulator.vboard import (
     DEEPSLEEP_RESET,
@@ -97,7 +98,6 @@ class SerialBoard:
         self.chip = chip
         self.heap_size = heap_size
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.board.flash_dir.mkdir(exist_ok=True)
         digest = hashlib.sha256(str(self.directory).encode()).digest()
         self.mac = mac or b"\x7c\xdf\xa1" + digest[:3]
         self.loader = RomLoader(
@@ -303,7 +303,6 @@ class SerialBoard:
             self.board._status(process="halted")
             self._send(b"invalid header: 0xffffffff\r\n")
             return
-        self._unpack_flash_image()
         self._write_hardware()
         self.board._write_json(
             "boot.json", {"reset_cause": reset_cause, "wake_reason": wake_reason, "boot": self._boots}
@@ -320,7 +319,7 @@ class SerialBoard:
             return
         child = subprocess.Popen(
             micropython_command(REPL_SCRIPT, heap_size=self.heap_size),
-            cwd=self.board.flash_dir, env=env,
+            cwd=self.directory, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         self._child = child
@@ -391,48 +390,27 @@ class SerialBoard:
     def _has_firmware(self) -> bool:
         return self._flash_bytes(0, 1) == bytes([ESP_IMAGE_MAGIC])
 
-    def _unpack_flash_image(self) -> None:
-        from littlefs import LittleFS, LittleFSError
-
-        image = self._flash_bytes(VFS_OFFSET, VFS_SIZE)
-        digest = hashlib.sha256(image).hexdigest()
-        if self.board._read_json("flash.json", {}).get("vfs_sha256") == digest:
-            return
-        shutil.rmtree(self.board.flash_dir, ignore_errors=True)
-        self.board.flash_dir.mkdir()
-        try:
-            filesystem = LittleFS(block_size=VFS_BLOCK_SIZE, block_count=VFS_SIZE // VFS_BLOCK_SIZE,
-                                  mount=False)
-            filesystem.context.buffer = bytearray(image)
-            filesystem.mount()
-        except LittleFSError:
-            # MicroPython formats a partition it cannot mount: an empty file system.
-            self.board._write_json("flash.json", {"vfs_sha256": digest, "files": 0})
-            return
-        count = 0
-        for root, _dirs, files in filesystem.walk("/"):
-            for name in files:
-                source = f"{root.rstrip('/')}/{name}"
-                target = self.board.flash_dir / source.lstrip("/")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with filesystem.open(source, "rb") as stream:
-                    target.write_bytes(stream.read())
-                count += 1
-        self.board._write_json("flash.json", {"vfs_sha256": digest, "files": count})
-        log.info("serial_board.flash_unpacked", directory=str(self.directory), files=count)
+    @property
+    def flash_image(self) -> FlashImage:
+        """The littlefs partition of flash.bin, where the REPL and the firmware keep their files."""
+        return FlashImage(self.loader.flash_path, offset=VFS_OFFSET, size=VFS_SIZE)
 
     def _write_hardware(self) -> None:
         settings = dict(firmware_defaults(FIRMWARE_DIR))
         try:
-            settings.update(json.loads((self.board.flash_dir / "config.json").read_text()))
-        except (OSError, ValueError):
+            settings.update(json.loads(self.flash_image.read("config.json")))
+        except (FileNotFoundError, FlashImageError, ValueError):
+            # No config.json yet, or a partition that MicroPython formats at this boot.
             pass
         pinmap = settings.get("board") or DEFAULT_PINMAP
         pinmap_path = FIRMWARE_DIR / "boards" / f"{pinmap}.py"
         if not pinmap_path.exists():
             pinmap_path = FIRMWARE_DIR / "boards" / f"{DEFAULT_PINMAP}.py"
         pins = read_pinmap(pinmap_path)
+        image = self.flash_image
         self.board._write_json("hardware.json", {
+            "flash": {"mode": "image", "image": image.path.name, "offset": image.offset,
+                      "size": image.size},
             "pinmap": pinmap,
             "pins": {
                 "light_adc": pins["LIGHT_ADC_PIN"], "light_wake": pins["LIGHT_WAKE_PIN"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -50,7 +51,9 @@ _FAST_LAUNCH = (
 )
 
 
+@functools.cache
 def _extension_dir() -> Path | None:
+    # Cached: find_spec takes the import lock, which many supervisor threads would queue on.
     try:
         spec = importlib.util.find_spec("micropython_run")
     except (ImportError, ValueError):

@@ -4,7 +4,8 @@
 # The board directory (VBOARD_DIR) links the firmware process to the CPython
 # supervisor (simulator/vboard.py):
 #   hardware.json  wiring: pin roles, comparator threshold, battery divider
-#   inputs.json    light level, battery voltage, Wi-Fi access point (controls)
+#   inputs.json    light level, battery voltage, Wi-Fi access point, and the
+#                  faults of simulator/faults.py (controls)
 #   boot.json      reset cause and wake reason of this boot
 #   sleep.json     wake sources, written when the firmware enters deep sleep
 #   rtc_memory.bin RTC user memory (kept in deep sleep, cleared at power-on)
@@ -32,6 +33,7 @@ _POWER_CHECK_US = 500000
 
 _hardware = None
 _boot = None
+_inputs_cache = None  # (bytes, parsed) of inputs.json
 _last_power_check_us = 0
 # Output pin levels, by GPIO number.
 outputs = {}
@@ -111,9 +113,21 @@ def check_power():
 
 
 def inputs():
+    # Parsed only when the bytes changed: a light sample then costs a read,
+    # not a JSON parse on the firmware's heap.
+    global _inputs_cache
     check_power()
-    return read_json("inputs.json", {})
-
+    try:
+        with open(path("inputs.json"), "rb") as stream:
+            raw = stream.read()
+    except OSError:
+        return {}
+    if _inputs_cache is None or _inputs_cache[0] != raw:
+        try:
+            _inputs_cache = (raw, json.loads(raw))
+        except ValueError:
+            return {}
+    return _inputs_cache[1]
 
 def light_level():
     level = inputs().get("light", 0)

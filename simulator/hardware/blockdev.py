@@ -15,33 +15,40 @@ _ERASED = const(0xFF)
 
 
 class FileBlockDevice:
-    def __init__(self, path, block_count, block_size=BLOCK_SIZE):
+    # block_count blocks of the file at path, from byte `start` on: a whole
+    # image file (start 0) or a partition inside a flash dump (flash.bin).
+    def __init__(self, path, block_count, block_size=BLOCK_SIZE, start=0):
         self.path = path
         self.block_size = block_size
         self.block_count = block_count
+        self.start = start
         try:
             size = os.stat(path)[6]
         except OSError:
-            size = -1
-        if size != block_size * block_count:
-            # A new or resized image: erased flash reads as 0xFF.
+            size = 0
+        end = start + block_size * block_count
+        if size < end:
+            # New or short: the missing flash reads as erased (0xFF). Bytes
+            # already there, such as the image before a partition, stay.
             erased = bytes((_ERASED,)) * block_size
-            with open(path, "wb") as stream:
+            with open(path, "ab") as stream:
+                stream.write(erased[: (end - size) % block_size])
                 # MicroPython's files have no writelines().
-                for _ in range(block_count):  # noqa: FURB122
+                for _ in range((end - size) // block_size):  # noqa: FURB122
                     stream.write(erased)
         self._file = open(path, "r+b")  # noqa: SIM115 - open as long as the file system is mounted
 
     def readblocks(self, block, buf, offset=0):
-        self._file.seek(block * self.block_size + offset)
+        self._file.seek(self.start + block * self.block_size + offset)
         self._file.readinto(buf)
 
     def writeblocks(self, block, buf, offset=None):
-        # Written at once (flush): a power cut, which kills the process,
-        # loses nothing that littlefs believes is on flash.
-        self._file.seek(block * self.block_size + (offset or 0))
+        # MicroPython's files on the unix port are unbuffered: each write is
+        # one write(2), so a power cut (the process killed) loses nothing
+        # that littlefs believes is on flash. flush() would add an fsync,
+        # which guards only against a crash of the host.
+        self._file.seek(self.start + block * self.block_size + (offset or 0))
         self._file.write(buf)
-        self._file.flush()
 
     def ioctl(self, operation, argument):
         if operation == _IOCTL_BLOCK_COUNT:
@@ -49,10 +56,10 @@ class FileBlockDevice:
         if operation == _IOCTL_BLOCK_SIZE:
             return self.block_size
         if operation == _IOCTL_BLOCK_ERASE:
-            self._file.seek(argument * self.block_size)
+            self._file.seek(self.start + argument * self.block_size)
             self._file.write(bytes((_ERASED,)) * self.block_size)
-            self._file.flush()
             return 0
+        # Init, deinit and sync (1, 2, 3) have nothing to do.
         return 0
 
     def close(self):

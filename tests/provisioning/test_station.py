@@ -302,12 +302,16 @@ def test_copy_to_development_board(boards, station, tmp_path):
     config = dict(board_config(board), arm_delay_s=5)
     config_path = tmp_path / "dev.json"
     config_path.write_text(json.dumps(config))
-    (board.board.flash_dir / "app.mpy").unlink()
+    with BoardRepl(port_of(board)) as repl:
+        repl.run("import os\nos.remove('app.mpy')")
+    removed = board.flash_image.files()
 
     copied = CliRunner().invoke(main, ["station", "copy", "--port", port_of(board),
                                        "--config", str(config_path)])
 
     assert copied.exit_code == 0, copied.output
-    assert (board.board.flash_dir / "app.mpy").exists()
-    assert (board.board.flash_dir / "boards" / "esp32s3_ref.mpy").exists()
+    # The files are in the littlefs partition of the board's flash.bin.
+    assert "app.mpy" not in removed
+    assert "app.mpy" in board.flash_image.files()
+    assert "boards/esp32s3_ref.mpy" in board.flash_image.files()
     assert board_config(board)["arm_delay_s"] == 5

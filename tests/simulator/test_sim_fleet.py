@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -144,7 +144,7 @@ def _report(stored_types, recorded=None, delivered=None, openings_done=1):
             "wake_ignored": 0,
         }
     }
-    received = datetime.fromtimestamp(1_800_000_000.5, timezone.utc)
+    received = datetime.fromtimestamp(1_800_000_000.5, UTC)
     stored = [
         {"device_id": device_id, "seq": seq, "type": kind, "received_at": received}
         for seq, kind in stored_types.items()
