@@ -15,6 +15,9 @@ carries over to other machines. debounce_ms is 0 here: on the device the debounc
 by default) comes on top, by design.
 
     uv run python benchmarks/wake.py [--runs 5]
+
+Set IKKI_MICROPYTHON to the path of another unix-port build, such as a 32-bit one whose
+objects take the sizes they take on the ESP32, to measure with it instead.
 """
 
 from __future__ import annotations

@@ -19,7 +19,20 @@ class MicroPythonMissing(RuntimeError):
 
 
 def micropython_executable() -> Path:
-    """Return the micropython launcher of this environment, else the one on PATH."""
+    """Return $IKKI_MICROPYTHON, else the micropython launcher of this environment, else PATH's.
+
+    IKKI_MICROPYTHON names another build of the unix port, such as a 32-bit one
+    (make MICROPY_FORCE_32BIT=1), whose objects take the sizes they take on the ESP32.
+    """
+    chosen = os.environ.get("IKKI_MICROPYTHON")
+    if chosen:
+        path = Path(chosen)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise MicroPythonMissing(
+                f"IKKI_MICROPYTHON={chosen} is not an executable file: give the path of a "
+                "MicroPython unix port binary, or unset it to use the project's own"
+            )
+        return path
     beside_python = Path(sys.executable).with_name("micropython")
     if beside_python.exists():
         return beside_python
