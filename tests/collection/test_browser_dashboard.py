@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,6 +10,7 @@ from backend.accounts.service import sign_up
 from backend.collection import daily_run
 from backend.core import db as core_db
 from backend.core.db import session_scope
+from backend.core.time import today_brussels
 from backend.web.app import create_app
 from tests.collection.factories import make_invoice
 from tests.conftest import free_port
@@ -33,7 +34,7 @@ def test_dashboard_and_timeline(settings, monkeypatch, language):
     engine = core_db.get_engine(settings.database_url)
     with session_scope(engine) as session:
         owner_id = sign_up(session, email="lien@example.be", name="Lien Verbeke", password=PASSWORD).id
-    today = date.today()
+    today = today_brussels()
     invoice_id = make_invoice(engine, owner_id, number="2026-0042", due=today - timedelta(days=40))
     daily_run.run_day(engine, today, now=datetime.now(UTC))
     texts = TEXTS[language]

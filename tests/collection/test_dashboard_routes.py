@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -12,6 +12,7 @@ from backend.accounts.models import User
 from backend.collection import daily_run, disputes
 from backend.core import db as core_db
 from backend.core.db import session_scope
+from backend.core.time import today_brussels
 from backend.invoicing import service as invoicing
 from backend.notifications.models import Job
 from backend.web.app import create_app
@@ -37,7 +38,7 @@ def client_and_owner(settings):
 
 def test_dashboard_shows_buckets_steps_and_actions(client_and_owner):
     client, _token, engine, owner_id = client_and_owner
-    today = date.today()
+    today = today_brussels()
     first = make_invoice(engine, owner_id, number="2026-0001", due=today - timedelta(days=40), amount="1000.00")
     make_invoice(engine, owner_id, number="2026-0002", due=today - timedelta(days=5), amount="250.00")
     daily_run.run_day(engine, today, now=datetime.now(UTC))
@@ -54,8 +55,8 @@ def test_dashboard_shows_buckets_steps_and_actions(client_and_owner):
 
 def test_manual_payment_stops_collection(client_and_owner):
     client, token, engine, owner_id = client_and_owner
-    invoice_id = make_invoice(engine, owner_id, due=date.today() - timedelta(days=5))
-    daily_run.run_day(engine, date.today(), now=datetime.now(UTC))
+    invoice_id = make_invoice(engine, owner_id, due=today_brussels() - timedelta(days=5))
+    daily_run.run_day(engine, today_brussels(), now=datetime.now(UTC))
 
     response = client.post(f"/invoices/{invoice_id}/payments", data={"csrf_token": token, "amount": "400,00"},
                            follow_redirects=False)
@@ -77,7 +78,7 @@ def test_manual_payment_stops_collection(client_and_owner):
 
 def test_payment_above_amount_due_rejected(client_and_owner):
     client, token, engine, owner_id = client_and_owner
-    invoice_id = make_invoice(engine, owner_id, due=date.today() - timedelta(days=5))
+    invoice_id = make_invoice(engine, owner_id, due=today_brussels() - timedelta(days=5))
     response = client.post(f"/api/invoices/{invoice_id}/payments", json={"amount": "1500.00"},
                            headers={"x-csrf-token": token})
     assert response.status_code == 422
@@ -86,7 +87,7 @@ def test_payment_above_amount_due_rejected(client_and_owner):
 
 def test_debtor_disputes_through_signed_link(settings, client_and_owner):
     _client, _token, engine, owner_id = client_and_owner
-    invoice_id = make_invoice(engine, owner_id, due=date.today() - timedelta(days=5), language="nl")
+    invoice_id = make_invoice(engine, owner_id, due=today_brussels() - timedelta(days=5), language="nl")
     from fastapi.testclient import TestClient
 
     debtor = TestClient(create_app(settings), headers={"accept": "text/html"})
@@ -124,7 +125,7 @@ def test_ladder_form_moves_and_disables_steps(client_and_owner):
 
 def test_print_batch_and_handoff_zip(client_and_owner):
     client, _token, engine, owner_id = client_and_owner
-    today = date.today()
+    today = today_brussels()
     invoice_id = make_invoice(engine, owner_id, due=today - timedelta(days=14))
     with session_scope(engine) as session:
         from backend.collection.ladder import StepSetting, save_ladder
