@@ -1,8 +1,8 @@
 """Fleet simulator: many virtual stickers at once against a broker and the backend's ingestion.
 
 A scenario file (TOML, see simulator/scenarios/) describes the letters: how many, when
-they are posted, how many days they spend in the post, when debtors open them (office
-hours on working days), which are never opened, which are opened twice, and which see a
+they are posted and how many days they spend in the post. It says when debtors open them
+(office hours on working days), which are never opened or opened twice, and which see a
 flash of light in a sorting centre. plan() turns it into a timeline per sticker, drawn
 from the scenario's seed, so the same file gives the same fleet.
 
@@ -391,7 +391,7 @@ def plan_summary(scenario: Scenario, plans: list[StickerPlan]) -> dict[str, Any]
 
 @dataclass
 class StickerRecord:
-    """What the fleet did to one sticker."""
+    """The fleet's actions on one sticker, as it timed them."""
 
     device_id: str
     openings_real: list[float] = field(default_factory=list)  # wall-clock times (time.time())
@@ -820,7 +820,7 @@ def last_sleep_pending(board: VirtualBoard) -> int | None:
 
 
 def console_summary(board: VirtualBoard) -> dict[str, Any]:
-    """What one board's firmware logged: events recorded and delivered, ignored wake-ups."""
+    """Summarize one board's console: events recorded and delivered, ignored wake-ups."""
     recorded: dict[int, str] = {}
     delivered: set[int] = set()
     resent = 0
@@ -1036,6 +1036,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"{'  ' + kind:28}{'':>12}{firmware['events_by_type'].get(kind, 0):>12}"
             f"{backend['events_by_type'].get(kind, 0):>12}"
         )
+
     lines += [
         "",
         f"wake-ups ignored (light shorter than the debounce): {firmware['wake_ups_ignored']}",
