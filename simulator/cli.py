@@ -15,6 +15,7 @@ sticker flash DIR full                  # littlefs filled at the next boot (flas
 from __future__ import annotations
 
 import json
+import math
 import signal
 import time
 from pathlib import Path
@@ -127,6 +128,18 @@ def run(
             config = json.loads(config_path.read_text())
         except ValueError as error:
             raise click.ClickException(f"invalid JSON in {config_path}: {error}") from error
+        if not isinstance(config, dict):
+            raise click.ClickException(
+                f"{config_path} must hold a JSON object of config.json keys, got {type(config).__name__}"
+            )
+    installed = VirtualBoard(directory).flash_mode if (directory / "hardware.json").exists() else None
+    if flash is not None and installed is not None and flash != installed:
+        # The other flash would start empty: no config, sequence numbers from 1 again,
+        # which the backend would take for events it already has.
+        raise click.ClickException(
+            f"the board in {directory} keeps its flash as {installed!r}; run it with "
+            f"--flash {installed}, or give a new folder for a board with --flash {flash}"
+        )
     board = VirtualBoard(directory, config, flash=flash)
     simulated_modem = None
     try:
@@ -230,6 +243,19 @@ def state(directory: Path, as_json: bool) -> None:
 
 # Faults
 
+_LONGEST_FAULT_S = 7 * 86400
+
+
+def _finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    # click's FloatRange lets nan through (every comparison with nan is false) and inf
+    # would overflow the supervisor's clock.
+    if value is not None and not (math.isfinite(value) and value <= _LONGEST_FAULT_S):
+        raise click.BadParameter(
+            f"{value} is not a number of seconds from 0 to {_LONGEST_FAULT_S} (7 days)"
+        )
+    return value
+
+
 
 @sticker.command("power-cut")
 @_DIRECTORY
@@ -239,6 +265,7 @@ def state(directory: Path, as_json: bool) -> None:
     type=click.FloatRange(min=0),
     default=0.0,
     show_default=True,
+    callback=_finite_seconds,
     help="How long the board stays without power, in seconds.",
 )
 def power_cut(directory: Path, off_s: float) -> None:
@@ -264,6 +291,7 @@ def power_cut(directory: Path, off_s: float) -> None:
     "--for",
     "for_s",
     type=click.FloatRange(min=0, min_open=True),
+    callback=_finite_seconds,
     help="Length of the outage in seconds; without it the broker stays down until "
     "`sticker broker DIR up`.",
 )

@@ -69,6 +69,8 @@ _SEAL_AFTER_S = 0.3
 # An opening waits at most this long (real time) for its sticker to be armed.
 _ARMED_WAIT_S = 60.0
 _READY_STATES = ("armed",)
+# config.json keys that the fleet writes itself.
+_SET_BY_FLEET = {"device_id", "key", "mqtt_host", "mqtt_port", "heartbeat_s"}
 
 
 class ScenarioError(ValueError):
@@ -235,7 +237,7 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
     for key, value in stickers.items():
         if key == "heartbeat_hours":
             continue
-        if key in ("device_id", "key", "mqtt_host", "mqtt_port", "heartbeat_s"):
+        if key in _SET_BY_FLEET:
             raise ScenarioError(
                 f"{_where(where, key)} is set by the fleet simulator; remove it from the scenario"
                 + (" (give heartbeat_hours in simulated hours)" if key == "heartbeat_s" else "")
@@ -271,17 +273,49 @@ def parse_scenario(data: dict[str, Any], source: str = "scenario") -> Scenario:
 def _check_sticker_settings(scenario: Scenario, where: str) -> None:
     from simulator.vboard import firmware_defaults
 
-    known = set(firmware_defaults()) | {"cfg_v"}
+    known = (set(firmware_defaults()) | {"cfg_v"}) - _SET_BY_FLEET
     for key in scenario.sticker_settings:
         if key not in known:
             raise ScenarioError(
                 f"{_where(where, key)} is not a sticker setting; known settings: {', '.join(sorted(known))}"
             )
+    if scenario.sticker_settings.get("uplink", "wifi") != "wifi":
+        raise ScenarioError(
+            f"{_where(where, 'uplink')}: the fleet simulator runs its stickers over Wi-Fi only; "
+            "remove the key (one sticker over LTE-M: ikki sticker run --modem)"
+        )
+    if scenario.sticker_settings.get("after_cry") == "finish" and scenario.opened_twice:
+        raise ScenarioError(
+            f"{_where(where, 'after_cry')} is 'finish', so a sticker reports one opening only, "
+            f"but [debtors] opened_twice is {scenario.opened_twice}; set opened_twice to 0 or use 'rearm'"
+        )
+    # The firmware's own checks of config.json, run here on CPython before anything starts.
+    firmware_config = _firmware_config_module()
+    settings = dict(scenario.sticker_settings, heartbeat_s=round(scenario.heartbeat_s, 3))
+    try:
+        firmware_config.Config(
+            {"device_id": "fleet-check", "key": "00" * 32, "mqtt_host": "127.0.0.1", **settings}
+        )
+    except firmware_config.ConfigError as error:
+        raise ScenarioError(f"{where}: {error}") from error
     if scenario.heartbeat_hours and scenario.heartbeat_s < 1:
         raise ScenarioError(
             f"{_where(where, 'heartbeat_hours')} ({scenario.heartbeat_hours}) is under one real "
             f"second at time_scale {scenario.time_scale}; use a longer interval or a smaller scale"
         )
+
+
+def _firmware_config_module() -> Any:
+    # firmware/config.py uses only modules that CPython has too (binascii, errno, json).
+    import importlib.util
+
+    from simulator.vboard import FIRMWARE_DIR
+
+    spec = importlib.util.spec_from_file_location("ikki_firmware_config", FIRMWARE_DIR / "config.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -729,6 +763,14 @@ class Fleet:
         self._settings = self._backend_settings()
         started = time.monotonic()
         try:
+            return self._run(say, started)
+        finally:
+            # Also on a failure or a signal: nothing of the run is left behind.
+            self._stop_boards()
+            self._stop_services()
+
+    def _run(self, say: Any, started: float) -> dict[str, Any]:
+        try:
             say(f"registering {len(self.plans)} stickers in {self._settings.database_url}")
             self._register()
             say("starting Mosquitto and ingestion")
@@ -754,12 +796,8 @@ class Fleet:
             ran_s = time.monotonic() - self._started_mono
         finally:
             self._stop_boards()
-        try:
-            say("waiting for the backend to store every delivered event")
-            report = self._wait_and_report(prepared_s, ran_s)
-        finally:
-            self._stop_services()
-        return report
+        say("waiting for the backend to store every delivered event")
+        return self._wait_and_report(prepared_s, ran_s)
 
     def _stop_boards(self) -> None:
         # Ask every board to switch off first, then wait: one by one, a large fleet would
@@ -896,6 +934,7 @@ def build_report(
     ambiguous: list[str] = []
     waits: list[float] = []
     skipped = 0
+    skipped_devices: list[str] = []
 
     for sticker in plans:
         device_id = sticker.device_id
@@ -906,6 +945,8 @@ def build_report(
         done = len(record.openings_real)
         openings_done += done
         skipped += record.openings_skipped
+        if record.openings_skipped:
+            skipped_devices.append(device_id)
         flash_ms += record.flash_ms
         flashes_asleep += record.flashes_asleep
         long_flashes += record.long_flashes
@@ -985,6 +1026,7 @@ def build_report(
         "checks": {
             "openings_lost": lost_openings,
             "openings_invented": invented_openings,
+            "openings_skipped_sticker_not_armed": skipped_devices,
             "events_delivered_not_stored": lost_events[:50],
             "events_delivered_not_stored_count": len(lost_events),
             "events_stored_not_recorded": invented_events[:50],

@@ -70,7 +70,7 @@ def plan_command(scenario: Path, stickers: int | None) -> None:
 )
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Also write the report as JSON to this file (default: report.json in the work folder).",
+    help="Also write the report as JSON to this file; report.json in the work folder always has it.",
 )
 def run_command(scenario: Path, stickers: int | None, work_dir: Path | None,
                 database_url: str | None, report_path: Path | None) -> None:
@@ -81,6 +81,10 @@ def run_command(scenario: Path, stickers: int | None, work_dir: Path | None,
     elif work_dir.exists() and any(work_dir.iterdir()):
         raise click.ClickException(
             f"the work folder {work_dir} is not empty: give a new or empty folder"
+        )
+    if report_path is not None and not report_path.resolve().parent.is_dir():
+        raise click.ClickException(
+            f"cannot write the report to {report_path}: its folder does not exist"
         )
     click.echo(f"work folder: {work_dir}")
     runner = Fleet(loaded, work_dir, database_url=database_url)
@@ -94,10 +98,17 @@ def run_command(scenario: Path, stickers: int | None, work_dir: Path | None,
         report = runner.run(progress=click.echo)
     except (FleetError, MicroPythonMissing) as error:
         raise click.ClickException(str(error)) from error
-    report_path = report_path or work_dir / "report.json"
-    write_report(report, report_path)
+    saved = work_dir / "report.json"
+    write_report(report, saved)
     click.echo("")
     click.echo(format_report(report))
-    click.echo(f"\nreport: {report_path}")
+    click.echo(f"\nreport: {saved}")
+    if report_path is not None:
+        try:
+            write_report(report, report_path)
+        except OSError as error:
+            click.echo(f"cannot write the report to {report_path}: {error.strerror}", err=True)
+        else:
+            click.echo(f"report: {report_path}")
     if not report["checks"]["ok"]:
         raise SystemExit(1)

@@ -261,6 +261,8 @@ def test_fault_commands_reject_bad_values(micropython_available, tmp_path: Path)
     cases = [
         (["power-cut", directory_board, "--off", "-1"], 2, "-1"),
         (["broker", directory_board, "down", "--for", "0"], 2, "0"),
+        (["broker", directory_board, "down", "--for", "nan"], 2, "nan is not a number of seconds"),
+        (["power-cut", directory_board, "--off", "inf"], 2, "inf is not a number of seconds"),
         (["broker", directory_board, "up", "--for", "3"], 2, "--for applies to `broker DIR down` only"),
         (["broker", directory_board, "sideways"], 2, "sideways"),
         (["broker", directory_board, "down"], 1, "no mqtt_host and mqtt_port"),
@@ -274,3 +276,11 @@ def test_fault_commands_reject_bad_values(micropython_available, tmp_path: Path)
         result = _invoke(*args)
         assert result.exit_code == exit_code, (args, result.output)
         assert message in result.output, (args, result.output)
+
+
+def test_run_refuses_to_switch_the_flash_mode(micropython_available, tmp_path: Path):
+    board = tmp_path / "board"
+    VirtualBoard(board).install()
+    result = _invoke("run", board, "--flash", "image")
+    assert result.exit_code == 1
+    assert "keeps its flash as 'directory'" in result.output

@@ -7,6 +7,10 @@ that the backend stored every opening once and invented none.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -83,6 +87,9 @@ def _scenario(text: str = SMALL, **changes):
         ({"stickers__mqtt_port": 1883}, "mqtt_port is set by the fleet simulator"),
         ({"stickers__volume_db": 3}, "volume_db is not a sticker setting"),
         ({"debtors__opened_thrice": 0.1}, "unknown key 'opened_thrice'"),
+        ({"stickers__arm_delay_s": -1}, "arm_delay_s must be a number of seconds from 0 to 86400, got -1"),
+        ({"stickers__uplink": "lte"}, "runs its stickers over Wi-Fi only"),
+        ({"stickers__after_cry": "finish"}, "set opened_twice to 0 or use 'rearm'"),
     ],
 )
 def test_a_bad_scenario_value_is_named(change, expected):
@@ -236,3 +243,38 @@ def test_the_run_command_refuses_a_used_work_folder(tmp_path: Path):
     result = CliRunner().invoke(fleet, ["run", str(path), "--work-dir", str(used)])
     assert result.exit_code == 1
     assert "is not empty" in result.output
+
+
+def test_sigterm_leaves_no_process_of_the_run(tmp_path: Path, mosquitto_installed):
+    scenario = tmp_path / "small.toml"
+    scenario.write_text(SMALL)
+    work_dir = tmp_path / "work"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from backend.cli import main; main()", "fleet", "run", str(scenario),
+         "--work-dir", str(work_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("running "):
+                break
+        time.sleep(2)
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Mosquitto names the work folder on its command line; ingestion runs in it.
+    left = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            text = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = str((proc / "cwd").resolve())
+        except OSError:
+            continue
+        if str(work_dir) in text or cwd.startswith(str(work_dir)):
+            left.append(text)
+    assert process.returncode != 0
+    assert left == []
