@@ -1051,6 +1051,14 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def _verdict(ok: bool, openings: int) -> str:
+    if not ok:
+        return "MISMATCH: see the names above and in report.json"
+    if not openings:
+        return "no opening to check; every delivered event stored once, none invented"
+    return "every opening stored once, none invented"
+
+
 def format_report(report: dict[str, Any]) -> str:
     """Return the report as text for a terminal."""
     scenario = report["scenario"]
@@ -1085,7 +1093,8 @@ def format_report(report: dict[str, Any]) -> str:
         (f"QoS 1 resends with DUP: {firmware['resent_with_dup']}; "
         f"events left in journals: {firmware['left_in_journals']}; "
         f"rejected messages: {backend['rejected_messages']}"),
-        f"opening to stored: median {latency['median']} s, p95 {latency['p95']} s, max {latency['max']} s",
+        (f"opening to stored: median {latency['median']} s, p95 {latency['p95']} s, max {latency['max']} s"
+         if latency["median"] is not None else "opening to stored: no opening was stored"),
         (f"openings lost: {len(checks['openings_lost'])}; invented: {len(checks['openings_invented'])}; "
         f"events delivered but not stored: {checks['events_delivered_not_stored_count']}; "
         f"stored but never recorded: {checks['events_stored_not_recorded_count']}; "
@@ -1093,7 +1102,7 @@ def format_report(report: dict[str, Any]) -> str:
         (f"readings held until the sticker cried: {did['readings_held_for_the_cry']} "
          f"(longest {did['longest_hold_for_the_cry_s']} s); flashes too long to judge: "
          f"{did['flashes_too_long']}"),
-        "RESULT: " + ("every opening stored once, none invented" if checks["ok"] else "MISMATCH"),
+        "RESULT: " + _verdict(checks["ok"], did["openings"]),
     ]
     return "\n".join(lines)
 

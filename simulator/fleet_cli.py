@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
+import sqlalchemy.exc
 
 from simulator.fleet import (
     Fleet,
@@ -98,6 +99,11 @@ def run_command(scenario: Path, stickers: int | None, work_dir: Path | None,
         report = runner.run(progress=click.echo)
     except (FleetError, MicroPythonMissing) as error:
         raise click.ClickException(str(error)) from error
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        raise click.ClickException(
+            f"cannot use the database {database_url or 'in the work folder'}: "
+            f"{str(error).splitlines()[0]}; give an empty SQLite or PostgreSQL database"
+        ) from error
     saved = work_dir / "report.json"
     write_report(report, saved)
     click.echo("")
