@@ -4,8 +4,8 @@ Runs the scenario (default: simulator/scenarios/office-fortnight.toml, 1,000 sti
 the real firmware on the MicroPython unix port, and prints the fleet report: openings the
 fleet performed, opened events the firmware recorded, and what the backend stored. The
 ratio printed last is the real time the run took over the time its compressed calendar
-asked for, measured in the same run: 1.00 means the machine kept pace with the scenario;
-above it, the boards and ingestion fell behind the calendar.
+gives, both from the same run. At 1.00 the machine kept pace with the scenario. Above it,
+the boards and ingestion fell behind the calendar.
 
     uv run python benchmarks/fleet.py [SCENARIO] [--stickers N] [--database-url URL]
 """

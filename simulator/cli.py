@@ -243,15 +243,15 @@ def state(directory: Path, as_json: bool) -> None:
 
 # Faults
 
-_LONGEST_FAULT_S = 7 * 86400
+_MAX_FAULT_S = 7 * 86400
 
 
 def _finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     # click's FloatRange lets nan through (every comparison with nan is false) and inf
     # would overflow the supervisor's clock.
-    if value is not None and not (math.isfinite(value) and value <= _LONGEST_FAULT_S):
+    if value is not None and not (math.isfinite(value) and value <= _MAX_FAULT_S):
         raise click.BadParameter(
-            f"{value} is not a number of seconds from 0 to {_LONGEST_FAULT_S} (7 days)"
+            f"{value} is not a number of seconds from 0 to {_MAX_FAULT_S} (7 days)"
         )
     return value
 

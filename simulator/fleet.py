@@ -1,7 +1,7 @@
 """Fleet simulator: many virtual stickers at once against a broker and the backend's ingestion.
 
 A scenario file (TOML, see simulator/scenarios/) describes the letters: how many, when
-they are posted and how many days they spend in the post. It says when debtors open them
+they are posted and how many days they spend in the post. It gives when debtors open them
 (office hours on working days), which are never opened or opened twice, and which see a
 flash of light in a sorting centre. plan() turns it into a timeline per sticker, drawn
 from the scenario's seed, so the same file gives the same fleet.
@@ -478,7 +478,9 @@ class Fleet:
         self._ingestion: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._peak_awake = 0
-        self._started_wall = 0.0
+        # Monotonic time of the scenario's start, and the tie-breaker of queued actions.
+        self._started_mono = 0.0
+        self._order = 0
 
     # Backend side
 
@@ -508,7 +510,7 @@ class Fleet:
             for sticker in self.plans:
                 if service.get_device(session, sticker.device_id) is not None:
                     raise FleetError(
-                        f"the database {settings.database_url} already holds {sticker.device_id}: "
+                        f"the database {settings.database_url} already contains {sticker.device_id}: "
                         "give the fleet an empty database (or a new --work-dir)"
                     )
                 _, key = service.register_device(
@@ -784,7 +786,6 @@ class Fleet:
             say(f"running {summary['simulated_days']} simulated days in about "
                 f"{summary['real_seconds']} s")
             self._started_mono = time.monotonic() + 1.0
-            self._started_wall = time.time() + 1.0
             self._drive(say)
             say("waiting for the stickers to deliver their journals")
             deadline = time.monotonic() + self.drain_timeout_s

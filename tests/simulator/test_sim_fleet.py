@@ -92,26 +92,26 @@ def _scenario(text: str = SMALL, **changes):
         ({"stickers__after_cry": "finish"}, "set opened_twice to 0 or use 'rearm'"),
     ],
 )
-def test_a_bad_scenario_value_is_named(change, expected):
+def test_scenario_bad_value_named(change, expected):
     with pytest.raises(ScenarioError) as raised:
         _scenario(**change)
     assert expected in str(raised.value)
 
 
-def test_a_scenario_file_that_is_not_toml_is_refused(tmp_path: Path):
+def test_scenario_invalid_toml_rejected(tmp_path: Path):
     path = tmp_path / "broken.toml"
     path.write_text("[fleet\nstickers = 3\n")
     with pytest.raises(ScenarioError, match=r"broken.toml is not valid TOML"):
         load_scenario(path)
 
 
-def test_the_shipped_scenario_loads():
+def test_scenario_shipped_file_loads():
     scenario = load_scenario(REPO_ROOT / "simulator" / "scenarios" / "office-fortnight.toml")
     assert scenario.stickers == 1000
     assert scenario.heartbeat_s == pytest.approx(336.0)
 
 
-def test_the_plan_follows_the_calendar_and_the_seed():
+def test_plan_follows_calendar_and_seed():
     scenario = _scenario(SMALL, fleet__stickers=400)
     plans = plan(scenario)
     assert plans == plan(scenario), "the same seed must draw the same fleet"
@@ -160,28 +160,28 @@ def _report(stored_types, recorded=None, delivered=None, openings_done=1):
                         prepared_s=0, ran_s=0, peak_awake=0)
 
 
-def test_the_report_passes_when_the_three_views_agree():
+def test_report_passes_when_views_agree():
     report = _report({1: "boot", 2: "armed", 3: "opened"})
     assert report["checks"]["ok"]
     assert report["timing"]["opening_to_stored_s"]["median"] == pytest.approx(0.5)
     assert "every opening stored once, none invented" in format_report(report)
 
 
-def test_the_report_fails_on_a_lost_opening():
+def test_report_fails_on_lost_opening():
     report = _report({1: "boot", 2: "armed"})
     assert not report["checks"]["ok"]
     assert report["checks"]["openings_lost"] and report["checks"]["events_delivered_not_stored_count"] == 1
     assert "MISMATCH" in format_report(report)
 
 
-def test_the_report_fails_on_an_invented_event():
+def test_report_fails_on_invented_event():
     report = _report({1: "boot", 2: "armed", 3: "opened", 4: "opened"})
     assert not report["checks"]["ok"]
     assert report["checks"]["openings_invented"]
     assert report["checks"]["events_stored_not_recorded_count"] == 1
 
 
-def test_the_report_fails_when_the_firmware_missed_an_opening():
+def test_report_fails_on_unrecorded_opening():
     report = _report({1: "boot", 2: "armed"}, recorded={1: "boot", 2: "armed"})
     assert not report["checks"]["ok"]
     assert report["firmware"]["openings_not_recorded"]
@@ -196,7 +196,7 @@ def mosquitto_installed(micropython_available) -> None:
         pytest.skip(f"mosquitto was not found: {MOSQUITTO_HINT}")
 
 
-def test_a_fleet_run_stores_every_opening_once(tmp_path: Path, mosquitto_installed):
+def test_fleet_run_stores_openings_once(tmp_path: Path, mosquitto_installed):
     scenario = _scenario()
     runner = Fleet(scenario, tmp_path / "fleet", drain_timeout_s=60)
     report = runner.run()
@@ -218,7 +218,7 @@ def test_a_fleet_run_stores_every_opening_once(tmp_path: Path, mosquitto_install
 # The command line
 
 
-def test_the_plan_command_prints_the_draw(tmp_path: Path):
+def test_plan_command_prints_draw(tmp_path: Path):
     path = tmp_path / "small.toml"
     path.write_text(SMALL)
     result = CliRunner().invoke(fleet, ["plan", str(path), "--stickers", "40"])
@@ -226,7 +226,7 @@ def test_the_plan_command_prints_the_draw(tmp_path: Path):
     assert '"stickers": 40' in result.output
 
 
-def test_the_run_command_names_a_bad_value(tmp_path: Path):
+def test_run_command_names_bad_value(tmp_path: Path):
     path = tmp_path / "bad.toml"
     path.write_text(SMALL.replace("never_opened = 0.2", "never_opened = 2"))
     result = CliRunner().invoke(fleet, ["run", str(path), "--work-dir", str(tmp_path / "w")])
@@ -234,7 +234,7 @@ def test_the_run_command_names_a_bad_value(tmp_path: Path):
     assert "never_opened must be a number from 0 to 1, got 2" in result.output
 
 
-def test_the_run_command_refuses_a_used_work_folder(tmp_path: Path):
+def test_run_command_rejects_used_folder(tmp_path: Path):
     path = tmp_path / "small.toml"
     path.write_text(SMALL)
     used = tmp_path / "used"
@@ -245,7 +245,7 @@ def test_the_run_command_refuses_a_used_work_folder(tmp_path: Path):
     assert "is not empty" in result.output
 
 
-def test_sigterm_leaves_no_process_of_the_run(tmp_path: Path, mosquitto_installed):
+def test_run_sigterm_leaves_no_process(tmp_path: Path, mosquitto_installed):
     scenario = tmp_path / "small.toml"
     scenario.write_text(SMALL)
     work_dir = tmp_path / "work"
